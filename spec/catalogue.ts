@@ -292,3 +292,43 @@ export const INVARIANTS: readonly Invariant[] = [
 export function findInvariant(id: string): Invariant | undefined {
   return INVARIANTS.find((i) => i.id === id);
 }
+
+// ---------------------------------------------------------------------------
+// The 33 functions defined in lwkt_thread.c rev 1.71, with the line of each
+// definition's name. Coverage reports count calls of each.
+
+export const SEED_FUNCTIONS: readonly { readonly name: string; readonly line: number }[] = [
+  { name: '_lwkt_dequeue', line: 126 },
+  { name: '_lwkt_enqueue', line: 140 },
+  { name: 'lwkt_schedule_self', line: 160 },
+  { name: 'lwkt_deschedule_self', line: 179 },
+  { name: 'lwkt_gdinit', line: 195 },
+  { name: 'lwkt_wait_init', line: 213 },
+  { name: 'lwkt_alloc_thread', line: 230 },
+  { name: 'lwkt_init_thread_remote', line: 302 },
+  { name: 'lwkt_init_thread', line: 312 },
+  { name: 'lwkt_set_comm', line: 349 },
+  { name: 'lwkt_hold', line: 359 },
+  { name: 'lwkt_rele', line: 365 },
+  { name: 'lwkt_wait_free', line: 374 },
+  { name: 'lwkt_free_thread', line: 383 },
+  { name: 'lwkt_switch', line: 445 },
+  { name: 'lwkt_preempt', line: 673 },
+  { name: 'lwkt_yield_quick', line: 794 },
+  { name: 'lwkt_yield', line: 849 },
+  { name: '_lwkt_schedule_post', line: 866 },
+  { name: 'lwkt_schedule', line: 878 },
+  { name: 'lwkt_acquire', line: 972 },
+  { name: 'lwkt_deschedule', line: 999 },
+  { name: 'lwkt_setpri', line: 1028 },
+  { name: 'lwkt_setpri_self', line: 1044 },
+  { name: 'lwkt_checkpri_self', line: 1072 },
+  { name: 'lwkt_setcpu_self', line: 1098 },
+  { name: 'lwkt_setcpu_remote', line: 1131 },
+  { name: 'lwkt_preempted_proc', line: 1146 },
+  { name: 'lwkt_block', line: 1161 },
+  { name: 'lwkt_signal', line: 1195 },
+  { name: 'lwkt_create', line: 1230 },
+  { name: 'lwkt_exit', line: 1274 },
+  { name: 'crit_panic', line: 1297 },
+];
