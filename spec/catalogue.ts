@@ -276,7 +276,7 @@ export const INVARIANTS: readonly Invariant[] = [
   { id: 'tokref.single-holder', class: 'structure', description: 'A token reference is on at most one thread\'s td_toks, at most once.' },
   { id: 'idle.never-on-runq', class: 'intent', description: 'An idle thread is never on a run queue.' },
   { id: 'crit.count-nonnegative', class: 'intent', description: 'The critical-section count in td_pri (td_pri >> 5) is never negative.' },
-  { id: 'waitq.not-runnable', class: 'intent', description: 'A thread on a wait queue is on no run queue.' },
+  { id: 'waitq.not-runnable', class: 'intent', description: 'A thread on a wait queue is on no run queue and is not running.' },
   { id: 'block.waiting-thread-reachable', class: 'intent', description: 'A thread suspended in the retry loop of lwkt_block with td_wmesg set is on its wait queue, so that lwkt_signal can still wake it.' },
   { id: 'mplock.owner-valid', class: 'intent', description: 'mp_lock is -1 or the id of a CPU.' },
   { id: 'mplock.held-by-runner', class: 'intent', description: 'A CPU whose current thread has td_mpcount > 0 owns the MP lock.' },
