@@ -119,7 +119,7 @@ export const SEED_ASSERTIONS: readonly AssertionSite[] = [
   {
     id: 'preempt.mpcount-changed', site: 'lwkt_thread.c:767', fn: 'lwkt_preempt', kind: 'KKASSERT', activeWhen: INV_SMP,
     condition: 'td_mpcount equals its value when the preemption began',
-    reach: "A preempted thread's structure is freed and reallocated with lwkt_create (td_mpcount = 1) before it resumes through lwkt_acquire on another CPU.",
+    reach: "No step sequence reaches it. Only the running thread changes its own td_mpcount, and a preempted thread runs again either through its preemptor's lwkt_switch, which leaves the count alone, or from another CPU's run queue, where lwkt_thread.c:765 fails first. Reallocating the structure discards the lwkt_preempt continuation. The witness test corrupts td_mpcount of a preempted thread directly.",
   },
   {
     id: 'preempt.mplock-not-held-through', site: 'lwkt_thread.c:772', fn: 'lwkt_preempt', kind: 'panic', activeWhen: ALWAYS_SMP,
@@ -177,7 +177,7 @@ export const ENVIRONMENT_ASSERTIONS: readonly AssertionSite[] = [
   },
   {
     id: 'rel_mplock.count-zero', site: 'mplock.s:rel_mplock', fn: 'rel_mplock', kind: 'panic', activeWhen: INV_SMP,
-    condition: 'td_mpcount > 0',
+    condition: 'td_mpcount != 0 (a negative count passes)',
     reach: 'rel_mplock by a thread with td_mpcount == 0.',
   },
   {

@@ -257,6 +257,9 @@ export const ThreadState = Type.Object(
     td_kstack: Type.Boolean({ description: 'td_kstack is not NULL' }),
     td_kstack_size: Nat,
     frames: Type.Array(Frame, { description: 'continuation, innermost first; empty when at a call boundary' }),
+    call: Type.Union([Type.String(), Type.Null()], {
+      description: 'the step call this thread is in the middle of (cpu_kthread_restore for a thread not yet run), or null at a call boundary',
+    }),
   },
   { additionalProperties: false },
 );

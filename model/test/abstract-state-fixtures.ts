@@ -46,6 +46,7 @@ function idleThread(cpu: number): ThreadState {
     td_kstack: true,
     td_kstack_size: LWKT_THREAD_STACK,
     frames: [],
+    call: null,
   };
 }
 
@@ -123,6 +124,7 @@ export function addThread(state: AbstractState, cpuId: number, pri: number, fiel
     td_mpcount: state.config.smp ? 1 : 0,
     td_comm: `thread${id}`,
     frames: [{ fn: 'cpu_kthread_restore' }],
+    call: 'cpu_kthread_restore',
     ...fields,
   });
   cpu(state, cpuId).gd_tdallq.push(id);
