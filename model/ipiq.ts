@@ -95,6 +95,9 @@ export function ipi(m: Machine, mycpu: CpuId): void {
   const gd = m.gd(mycpu);
   const td = m.curthread(mycpu);
 
+  // A uniprocessor kernel has no IPI vector.
+  if (!m.config.smp) return;
+
   if (td.td_pri >= TDPRI_CRIT) {
     gd.gd_reqflags |= RQF_IPIQ;
     return;

@@ -191,6 +191,7 @@ export function runStep(m: Machine, s: Step): StepResult {
 
   // An environment step on a spinning thread must not replace the call it spins in.
   const startsCall = s.call !== 'spin' && caller.frames.length === 0;
+  const framesBefore = caller.frames.length;
 
   try {
     if (startsCall) caller.td_call = s.call;
@@ -200,7 +201,7 @@ export function runStep(m: Machine, s: Step): StepResult {
       if (s.call !== 'spin') recordCallerFrames(m, caller, s.call);
       driveCpu(m, mycpu, caller, outcome);
     } else {
-      if (startsCall) caller.td_call = null;
+      if (caller.frames.length === 0) caller.td_call = null;
       outcome.callerRet = { ret: result };
     }
   } catch (e) {
@@ -211,6 +212,11 @@ export function runStep(m: Machine, s: Step): StepResult {
 
   const base = { completed: outcome.completed, printed: m.printed };
   if (outcome.callerRet !== null) return { status: 'returned', ret: outcome.callerRet.ret, ...base };
+
+  // An environment step on a spinning thread is finished once the thread is back at its spin stage.
+  const backAtSpin = m.curthread(mycpu) === caller && caller.frames.length === framesBefore;
+  if (!startsCall && s.call !== 'spin' && framesBefore > 0 && backAtSpin) return { status: 'returned', ret: null, ...base };
+
   const spinning = m.curthread(mycpu) === caller && isSpinStage(caller.frames[0]);
   return { status: spinning ? 'spinning' : 'suspended', ...base };
 }
