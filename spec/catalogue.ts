@@ -173,7 +173,7 @@ export const ENVIRONMENT_ASSERTIONS: readonly AssertionSite[] = [
   {
     id: 'get_mplock.not-held-after-switch', site: 'mplock.s:get_mplock', fn: 'get_mplock', kind: 'panic', activeWhen: INV_SMP,
     condition: 'mp_lock == mycpu when lwkt_switch returns into get_mplock',
-    reach: 'get_mplock by a thread the switcher then runs without the lock (an idle thread).',
+    reach: 'No step sequence reaches it. Every switch to a thread waiting in get_mplock takes the lock for it first (lwkt_thread.c:573, lwkt_thread.c:749) or fails lwkt_thread.c:629, which is compiled in under the same options. The witness test clears td_mpcount of the waiting thread before the switch.',
   },
   {
     id: 'rel_mplock.count-zero', site: 'mplock.s:rel_mplock', fn: 'rel_mplock', kind: 'panic', activeWhen: INV_SMP,

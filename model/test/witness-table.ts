@@ -1,7 +1,7 @@
 // Witness table for the checks of spec/catalogue.ts: for each assertion id, a
 // step sequence from boot whose last step panics at that check, and a near
 // miss that passes it. The model is that of DragonFly BSD sys/kern/lwkt_thread.c
-// rev 1.71 (April 2005); seed lines are cited as lwkt_thread.c:NNN.
+// rev 1.71 (April 2005), whose lines are cited as lwkt_thread.c:NNN.
 //
 // Thread ids depend on the number of CPUs (each CPU's idle thread takes the
 // first ids), so every sequence is built from a context that names the threads
@@ -39,7 +39,7 @@ export interface Construction {
 export interface WitnessRow {
   readonly id: string;
   readonly config: Config;
-  /** Steps from boot; only the last one panics. */
+  /** Steps from boot. Only the last one panics. */
   readonly witness: Build;
   /** The closest sequence that passes the check. */
   readonly nearMiss: Build;
@@ -54,7 +54,7 @@ const NO_INVARIANTS_SMP2: Config = { ...SMP2, invariants: false };
 // ---------------------------------------------------------------------------
 // Step builders.
 
-/** lwkt_create of a kernel thread on the current cpu; it is scheduled at once. */
+/** lwkt_create of a kernel thread on the current cpu, which schedules it at once. */
 function kthread(cpu = 0): Step {
   return { cpu, call: 'lwkt_create', target: -1, tdflags: 0, preemptable: false, comm: 'kthread' };
 }
@@ -65,11 +65,11 @@ function stoppedKthread(cpu = 0): Step {
 }
 
 /**
- * An interrupt thread as add_intrdesc makes one: created stopped and
- * preemptable, then raised to TDPRI_INT_MED so that it preempts kernel threads.
- * It becomes the k-th thread made after boot.
+ * Makes an interrupt thread as add_intrdesc does: created stopped and
+ * preemptable, then raised to `pri` so that it preempts kernel threads. It
+ * becomes the k-th thread made after boot.
  */
-function intrThread(c: Ctx, k: number, pri: number = TDPRI_INT_MED): Step[] {
+export function intrThread(c: Ctx, k: number, pri: number = TDPRI_INT_MED): Step[] {
   return [
     { cpu: 0, call: 'lwkt_create', target: -1, tdflags: TDF_STOPREQ | TDF_INTTHREAD, preemptable: true, comm: 'ithread' },
     { cpu: 0, call: 'lwkt_setpri', td: c.created(k), pri },
@@ -133,8 +133,9 @@ function idleWithMplockPreempted(c: Ctx, release: boolean): Step[] {
 }
 
 /**
- * Kernel thread created(1) blocks on wait queue 0 (and is on it); idle thread 0
- * then holds the queue's token when interrupt thread created(0) preempts it.
+ * Kernel thread created(1) blocks on wait queue 0. With `holdToken` the idle
+ * thread then takes the queue's token. Interrupt thread created(0) preempts the
+ * idle thread and schedules the blocked thread.
  */
 function blockedThreadAndPreemptedTokenHolder(c: Ctx, holdToken: boolean): Step[] {
   const take: Step[] = holdToken ? [{ cpu: 0, call: 'lwkt_gettoken', tok: 0 }] : [];
@@ -165,7 +166,7 @@ function kthreadWaitingInGetMplock(): Step[] {
   ];
 }
 
-/** Cpu 1 asks cpu 0 for token 0, which a thread of cpu 0 may hold; the request waits in cpu 0's FIFO. */
+/** Cpu 1 requests token 0 from cpu 0, whose idle thread may hold it. The request waits in the FIFO to cpu 0. */
 function remoteTokenRequest(holdOnCpu0: boolean): Step[] {
   const take: Step[] = holdOnCpu0 ? [{ cpu: 0, call: 'lwkt_gettoken', tok: 0 }] : [];
   return [{ cpu: 0, call: 'lwkt_wait_init' }, ...take, { cpu: 1, call: 'lwkt_gettoken', tok: 0 }];
@@ -321,8 +322,8 @@ export const WITNESS_TABLE: readonly WitnessRow[] = [
     nearMissStatus: 'suspended',
   },
   {
-    // The preempted idle thread holds count 2, the interrupt thread 1 + 2. Two
-    // releases keep the lock, and lwkt_thread.c:513 takes back 2 from 1.
+    // The preempted idle thread has td_mpcount 2, the interrupt thread 1 + 2.
+    // Two releases keep the lock, and lwkt_thread.c:513 takes back 2 from 1.
     id: 'switch.mpcount-negative',
     config: SMP2,
     witness: (c) => [
@@ -407,7 +408,7 @@ export const WITNESS_TABLE: readonly WitnessRow[] = [
         'Only the running thread changes its own td_mpcount, and a preempted thread runs again either ' +
         "through its preemptor's lwkt_switch, which leaves its count alone, or from a run queue, where " +
         'lwkt_thread.c:765 fails first. Reallocating the structure drops its lwkt_preempt frame.',
-      // The preempted idle thread's count goes from 0 to 1; the preemptor holds
+      // The preempted idle thread's count goes from 0 to 1. The preemptor holds
       // the lock, so lwkt_thread.c:509 and 629 still pass on the way back.
       corrupt: (m) => {
         m.thread(0).td_mpcount += 1;
@@ -415,10 +416,10 @@ export const WITNESS_TABLE: readonly WitnessRow[] = [
     },
   },
   {
-    // Without INVARIANTS: the idle thread counts the MP lock; its preemptor drops
-    // the lock, then frees and reallocates itself (bzero clears td_preempted), so
-    // its lwkt_switch falls back to the idle thread without the lock instead of
-    // returning through lwkt_thread.c:509.
+    // Without INVARIANTS: the idle thread counts the MP lock, and its preemptor
+    // drops the lock. The preemptor then frees and reallocates itself, and bzero
+    // clears its td_preempted. So its lwkt_switch falls back to the idle thread
+    // without the lock instead of returning through lwkt_thread.c:509.
     id: 'preempt.mplock-not-held-through',
     config: NO_INVARIANTS_SMP2,
     witness: (c) => idleWithMplockPreempted(c, true),
@@ -514,7 +515,7 @@ export const WITNESS_TABLE: readonly WitnessRow[] = [
     construction: {
       reason:
         'A thread switched out in get_mplock has td_mpcount > 0, and every switch to such a thread ' +
-        'either takes the MP lock first (lwkt_thread.c:573, lwkt_preempt at lwkt_thread.c:751) or fails ' +
+        'either takes the MP lock first (lwkt_thread.c:573, lwkt_preempt at lwkt_thread.c:749) or fails ' +
         'ASSERT_MP_LOCK_HELD at lwkt_thread.c:629, which is compiled in under the same options. The ' +
         'idle thread case of the catalogue stops at lwkt_thread.c:629.',
       // With td_mpcount 0 the switcher runs the waiting thread without the lock.

@@ -1,20 +1,21 @@
-// Witnesses for every check of spec/catalogue.ts: the model of DragonFly BSD
-// sys/kern/lwkt_thread.c rev 1.71 panics at the check after the table's step
-// sequence, passes it after the near miss, and leaves it out of kernels built
-// without the options that compile it in. The table is in witness-table.ts.
-// The last part pins the quirks the model keeps on purpose.
+// Witnesses for every check of spec/catalogue.ts, run against the model of
+// DragonFly BSD sys/kern/lwkt_thread.c rev 1.71. The model panics at the check
+// after the table's step sequence and passes it after the near miss. A kernel
+// built without the options of the check's activeWhen never evaluates it.
+// The table is in witness-table.ts. The last part pins the quirks the model
+// keeps on purpose.
 import { describe, expect, it } from 'vitest';
 import { ASSERTIONS, findAssertion, SEED_ASSERTIONS, type AssertionSite } from '../../spec/catalogue.js';
-import { RQF_AST_LWKT_RESCHED, TDPRI_CRIT, TDPRI_INT_MED, TDPRI_KERN_DAEMON, TDF_INTTHREAD, TDF_STOPREQ } from '../../spec/constants.js';
+import { RQF_AST_LWKT_RESCHED, TDF_STOPREQ, TDPRI_CRIT, TDPRI_INT_MED, TDPRI_KERN_DAEMON } from '../../spec/constants.js';
 import type { Config, Step, StepResult } from '../../spec/schema.js';
 import { LwktModel, validateStep } from '../index.js';
 import type { Machine } from '../machine.js';
 import { SMP2, UP } from './helpers.js';
-import { ctxFor, WITNESS_TABLE, type Construction, type WitnessRow } from './witness-table.js';
+import { ctxFor, intrThread, WITNESS_TABLE, type Construction, type WitnessRow } from './witness-table.js';
 
 /**
- * The model's machine, for the constructed witnesses only. They stand for
- * states that no step sequence reaches, so the test writes one field directly.
+ * Returns the model's internal machine. Only the constructed witnesses use it:
+ * no step sequence reaches their state, so the test writes one field directly.
  */
 function machineOf(model: LwktModel): Machine {
   return model['machine'];
@@ -147,7 +148,7 @@ describe.each(WITNESS_TABLE.map((row) => ({ ...row, site: siteOf(row.id).site })
     });
   }
 
-  // A witness that needs cpu 1 says nothing about a one-cpu kernel.
+  // A witness that needs cpu 1 cannot run on a one-cpu kernel.
   if (assertion.activeWhen.smp && usesOnlyCpu0(row, { ...row.config, ncpus: 1 })) {
     it('is not compiled in without SMP', () => {
       expectNotCompiledIn(row, { ...row.config, ncpus: 1, smp: false });
@@ -155,19 +156,34 @@ describe.each(WITNESS_TABLE.map((row) => ({ ...row, site: siteOf(row.id).site })
   }
 });
 
+describe('lwkt_send_ipiq to the current cpu', () => {
+  it('recurses when the wait-queue token stays held on SMP', () => {
+    // On SMP the token's owner is this cpu, so lwkt_schedule sends itself to
+    // this cpu, which calls lwkt_schedule again at once. lwkt_trytoken fails
+    // the same way each time, so the C code recurses until the stack overflows.
+    const row = WITNESS_TABLE.find((r) => r.id === 'send_ipiq.up-kernel');
+    if (row === undefined) throw new Error('no send_ipiq.up-kernel row');
+    const steps = row.witness(ctxFor(SMP2));
+    const { results } = runFromBoot(SMP2, steps);
+
+    expectNoStop(steps, results.slice(0, -1));
+    const last = results[results.length - 1];
+    expect(last?.status).toBe('limit');
+    expect(last?.limit).toBe('ipi-self-recursion');
+  });
+});
+
 describe('quirks kept from the source', () => {
   it('counts preempt_hit without preempting when the target has td_preempted', () => {
     // Interrupt thread X (28) preempts idle thread 0 and deschedules itself;
     // interrupt thread Y (29) preempts X; cpu 1 takes X with lwkt_acquire; Y
     // switches back, so X runs on cpu 0 with td_gd = 1 and td_preempted = 0.
-    const x = 2;
-    const y = 3;
-    const stopped = TDF_STOPREQ | TDF_INTTHREAD;
+    const c = ctxFor(SMP2);
+    const x = c.created(0);
+    const y = c.created(1);
     const steps: Step[] = [
-      { cpu: 0, call: 'lwkt_create', target: -1, tdflags: stopped, preemptable: true, comm: 'x' },
-      { cpu: 0, call: 'lwkt_setpri', td: x, pri: TDPRI_INT_MED },
-      { cpu: 0, call: 'lwkt_create', target: -1, tdflags: stopped, preemptable: true, comm: 'y' },
-      { cpu: 0, call: 'lwkt_setpri', td: y, pri: TDPRI_INT_MED + 1 },
+      ...intrThread(c, 0),
+      ...intrThread(c, 1, TDPRI_INT_MED + 1),
       { cpu: 0, call: 'intr', td: x },
       { cpu: 0, call: 'lwkt_deschedule_self' },
       { cpu: 0, call: 'intr', td: y },
@@ -181,7 +197,7 @@ describe('quirks kept from the source', () => {
     expect(model.snapshot().threads[x]).toMatchObject({ td_gd: 1, td_preempted: 0 });
     expect(model.snapshot().counters.preempt_hit).toBe(2);
 
-    // Cpu 1 schedules X: lwkt_thread.c:732-735 counts a hit, asks for a
+    // Cpu 1 schedules X: lwkt_thread.c:732-735 counts a hit, requests a
     // reschedule and does not switch.
     const result = model.step({ cpu: 1, call: 'lwkt_schedule', td: x });
 
@@ -194,7 +210,7 @@ describe('quirks kept from the source', () => {
 
   it('lets lwkt_setpri raise a priority past TDPRI_MAX into td_pri critical sections', () => {
     const model = new LwktModel(SMP2);
-    const td = 2;
+    const td = ctxFor(SMP2).created(0);
     model.step({ cpu: 0, call: 'lwkt_create', target: -1, tdflags: TDF_STOPREQ, preemptable: false, comm: 'kthread' });
 
     // lwkt_thread.c:1030 checks only pri >= 0; lwkt_setpri_self would reject 40.
@@ -212,16 +228,16 @@ describe('quirks kept from the source', () => {
     const { results } = runFromBoot(row.config, steps);
 
     // Caller: idle thread 0, pid 3, SSTOP (4). Target: thread 2, pid 7, SSLEEP
-    // (3), but lwkt_thread.c:891-892 read curthread->td_proc again.
+    // (3), but lwkt_thread.c:892-893 read curthread->td_proc again.
     expect(results[results.length - 1]?.printed).toEqual([{ site: 'lwkt_thread.c:887', values: [0, 3, 4, 2, 3, 4] }]);
   });
 
   it('lets lwkt_signal wake a preemptable thread without preempting', () => {
-    const ithd = 1;
+    const c = ctxFor(UP);
+    const ithd = c.created(0);
     const steps: Step[] = [
       { cpu: 0, call: 'lwkt_wait_init' },
-      { cpu: 0, call: 'lwkt_create', target: -1, tdflags: TDF_STOPREQ | TDF_INTTHREAD, preemptable: true, comm: 'ithread' },
-      { cpu: 0, call: 'lwkt_setpri', td: ithd, pri: TDPRI_INT_MED },
+      ...intrThread(c, 0),
       // The interrupt thread preempts the idle thread, then blocks on queue 0.
       { cpu: 0, call: 'lwkt_schedule', td: ithd },
       { cpu: 0, call: 'lwkt_block', w: 0, wmesg: 'wmesg', gen: 0 },
