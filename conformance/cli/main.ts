@@ -1,0 +1,228 @@
+// Command-line entry of lwkt-conformance: `check` tests an implementation
+// against the reference model of DragonFly BSD's LWKT scheduler
+// (sys/kern/lwkt_thread.c rev 1.71) in lockstep, and `replay` re-runs a saved
+// trace. Exit status: 0 conforms, 1 counterexample found, 2 usage or input
+// error, 3 internal error of the harness.
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import type { SchedulerFactory } from '../../spec/api.js';
+import type { Config } from '../../spec/schema.js';
+import { findImplementation, listImplementations } from '../adapters/registry.js';
+import { DEFAULT_MAX_SHRINK_RUNS, runCheck, type CheckResult } from '../run/check.js';
+import { InputError } from '../run/errors.js';
+import { TOOL_VERSION } from '../run/version.js';
+import { loadTrace, replayTrace, saveTrace } from '../trace/trace.js';
+import { renderTrace } from '../trace/table.js';
+import { parseCpus, parseRate, parseWholeNumber } from './options.js';
+import { checkJson, describeConfig, formatCoverage, type SavedFiles } from './report.js';
+
+export const EXIT_CONFORMS = 0;
+export const EXIT_COUNTEREXAMPLE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Shows a progress bar on stderr when true. */
+  readonly progress: boolean;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  progress: process.stderr.isTTY === true,
+};
+
+async function loadFactory(name: string): Promise<SchedulerFactory> {
+  const entry = await findImplementation(name);
+  if (entry === undefined) {
+    const names = (await listImplementations()).map((r) => r.name).join(', ');
+    throw new InputError(`--impl ${name} is not a known implementation; use one of: ${names}`);
+  }
+  return entry.load();
+}
+
+interface CheckFlags {
+  seed: string; runs: string; maxSteps: string; cpus?: string; smp: boolean; invariants: boolean;
+  untimelySwitch?: boolean; panicOnCscount?: boolean; impl: string; misuseRate: string; out: string;
+  json?: boolean; maxShrinkRuns: string;
+}
+
+function configOf(flags: CheckFlags): Config {
+  let ncpus = flags.smp ? 2 : 1;
+  if (flags.cpus !== undefined) ncpus = parseCpus(flags.cpus);
+  if (!flags.smp && ncpus !== 1) {
+    throw new InputError(`--no-smp with --cpus ${flags.cpus ?? ncpus} is invalid; a kernel without SMP has one cpu, so use --cpus 1 or drop --no-smp`);
+  }
+  return {
+    ncpus, smp: flags.smp, invariants: flags.invariants,
+    untimelySwitch: flags.untimelySwitch === true, panicOnCscount: flags.panicOnCscount === true,
+  };
+}
+
+function progressBar(io: CliIo, runs: number): { tick(done: number): void; stop(): void } {
+  if (!io.progress) return { tick: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'runs [{bar}] {value}/{total}', hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(runs, 0);
+  return { tick: (done) => bar.update(done), stop: () => bar.stop() };
+}
+
+async function check(flags: CheckFlags, io: CliIo): Promise<number> {
+  const seed = parseWholeNumber('--seed', flags.seed, -(2 ** 31), 2 ** 31 - 1);
+  const runs = parseWholeNumber('--runs', flags.runs, 1);
+  const maxSteps = parseWholeNumber('--max-steps', flags.maxSteps, 1, 10_000);
+  const misuseRate = parseRate('--misuse-rate', flags.misuseRate);
+  const maxShrinkRuns = parseWholeNumber('--max-shrink-runs', flags.maxShrinkRuns, 0);
+  const config = configOf(flags);
+  const factory = await loadFactory(flags.impl);
+
+  const bar = progressBar(io, runs);
+  let result: CheckResult;
+  try {
+    result = runCheck({ config, factory, implementation: flags.impl, seed, runs, maxSteps, misuseRate, maxShrinkRuns, onRun: bar.tick });
+  } finally {
+    bar.stop();
+  }
+
+  const files = saveCheckTraces(result, flags);
+  const header = {
+    tool: TOOL_VERSION, command: 'check', implementation: flags.impl, seed, runs, maxSteps, misuseRate, config,
+  };
+  if (flags.json === true) io.stdout(`${JSON.stringify(checkJson(result, files, header), null, 2)}\n`);
+  else io.stdout(checkText(result, files, header));
+  return result.verdict === 'counterexample' ? EXIT_COUNTEREXAMPLE : EXIT_CONFORMS;
+}
+
+function saveCheckTraces(result: CheckResult, flags: CheckFlags): SavedFiles {
+  const cx = result.counterexample;
+  const counterexample = cx === null ? null : saveTrace(flags.out, `counterexample-${flags.impl}-seed${flags.seed}`, cx.trace);
+  const findings = result.findings.map((f) =>
+    saveTrace(flags.out, `finding-${f.id}-${f.legalOnly ? 'legal' : 'misuse'}-${flags.impl}-seed${flags.seed}`, f.trace));
+  return { counterexample, findings };
+}
+
+function checkText(result: CheckResult, files: SavedFiles, h: { seed: number; runs: number; maxSteps: number; misuseRate: number; config: Config; implementation: string }): string {
+  const out: string[] = [
+    TOOL_VERSION,
+    `check ${h.implementation} against the model: seed ${h.seed}, ${h.runs} runs of up to ${h.maxSteps} steps, misuse rate ${h.misuseRate}, ${describeConfig(h.config)}`,
+  ];
+  const cx = result.counterexample;
+  if (cx === null) {
+    out.push(`conforms: ${result.runs} runs, ${result.coverage.steps} steps, no difference`);
+  } else {
+    const first = cx.trace.firstDifference;
+    out.push(
+      `counterexample: run ${cx.run} diverged after ${cx.originalSteps} steps; shrunk ${cx.shrinks} times to ${cx.trace.steps.length} steps`,
+      `first difference at step ${first?.stepIndex ?? 0}:`,
+      ...(first?.differences ?? []).map((d) => `  ${d}`),
+      `trace saved to ${files.counterexample}${cx.trace.path === undefined ? '' : ` (fast-check path ${cx.trace.path})`}`,
+      renderTrace(cx.trace),
+      `replay with: lwkt-conformance replay ${files.counterexample}`,
+    );
+  }
+  out.push(...findingLines(result, files), ...formatCoverage(result.coverage));
+  return `${out.join('\n')}\n`;
+}
+
+function findingLines(result: CheckResult, files: SavedFiles): string[] {
+  if (result.findings.length === 0) return ['findings: none'];
+  const lines = [`findings (about the source, not conformance failures): ${result.findings.length}`];
+  result.findings.forEach((f, i) => {
+    const scope = f.legalOnly ? 'legal-only' : 'involves misuse';
+    lines.push(`  [${scope}] ${f.kind} ${f.id} (${f.class}) in run ${f.run} at step ${f.stepIndex}: ${f.message}`);
+    lines.push(`    trace: ${files.findings[i] ?? '-'}`);
+  });
+  return lines;
+}
+
+async function replay(file: string, flags: { impl?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const trace = loadTrace(file);
+  const implementation = flags.impl ?? trace.implementation;
+  const factory = await loadFactory(implementation);
+  const { run, trace: replayed, verdict } = replayTrace(trace, factory, implementation, file);
+  const same = verdict === trace.verdict;
+  if (flags.json === true) {
+    io.stdout(`${JSON.stringify({
+      tool: TOOL_VERSION, command: 'replay', file, implementation, savedVerdict: trace.verdict, verdict, sameVerdict: same,
+      firstDifference: replayed.firstDifference, findings: replayed.findings, steps: replayed.steps.length,
+    }, null, 2)}\n`);
+  } else {
+    const misuse = run.steps.map((s) => s.misuse);
+    io.stdout([
+      TOOL_VERSION,
+      `replay ${file}: ${replayed.steps.length} steps, ${implementation} against the model, ${describeConfig(trace.config)}`,
+      renderTrace(replayed, misuse),
+      `verdict: ${verdict} (saved verdict: ${trace.verdict}${same ? ', same' : ', DIFFERENT'})`,
+      ...(replayed.firstDifference === null ? [] : [`first difference at step ${replayed.firstDifference.stepIndex}:`, ...replayed.firstDifference.differences.map((d) => `  ${d}`)]),
+    ].join('\n') + '\n');
+  }
+  return verdict === 'counterexample' ? EXIT_COUNTEREXAMPLE : EXIT_CONFORMS;
+}
+
+function buildProgram(io: CliIo, exit: { code: number }): Command {
+  const program = new Command('lwkt-conformance')
+    .description('Check an implementation of the DragonFly BSD LWKT scheduler (lwkt_thread.c rev 1.71) against its reference model.\nExit status: 0 conforms, 1 counterexample found, 2 usage or input error, 3 internal error.')
+    .version(TOOL_VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (text, write) => write(`lwkt-conformance: ${text.replace(/^error: /, '').trim()}; see 'lwkt-conformance --help'\n`),
+    });
+
+  program.command('check')
+    .description('generate runs of steps, run them on the model and the implementation in lockstep, and shrink the first difference')
+    .option('--seed <n>', 'fast-check seed (integer)', '11')
+    .option('--runs <n>', 'number of generated runs', '100')
+    .option('--max-steps <n>', 'maximum steps per run', '200')
+    .option('--cpus <n>', 'number of cpus, 1 to 4 (default: 2, or 1 with --no-smp)')
+    .option('--no-smp', 'kernel built without options SMP (needs --cpus 1)')
+    .option('--no-invariants', 'kernel built without options INVARIANTS (KASSERT and KKASSERT compiled out)')
+    .option('--untimely-switch', 'set sysctl lwkt.untimely_switch')
+    .option('--panic-on-cscount', 'set sysctl lwkt.panic_on_cscount')
+    .option('--impl <name>', 'implementation under test (impl, model, or a planted fault)', 'impl')
+    .option('--misuse-rate <x>', 'average fraction of generated steps that misuse the API, 0 to 1 (up to 0.5, half the runs are legal only and the rest carry twice the rate)', '0.03')
+    .addOption(new Option('--max-shrink-runs <n>', 'runs spent on shrinking a counterexample').default(String(DEFAULT_MAX_SHRINK_RUNS)))
+    .option('--out <dir>', 'directory for saved traces', './lwkt-traces')
+    .option('--json', 'print a machine-readable report on stdout')
+    .action(async (flags: CheckFlags) => {
+      exit.code = await check(flags, io);
+    });
+
+  program.command('replay')
+    .description('re-run the steps of a saved trace on the model and an implementation and print the verdict')
+    .argument('<trace>', 'trace file (JSON) saved by check')
+    .option('--impl <name>', 'implementation to replay against (default: the one named in the trace)')
+    .option('--json', 'print a machine-readable report on stdout')
+    .action(async (file: string, flags: { impl?: string; json?: boolean }) => {
+      exit.code = await replay(file, flags, io);
+    });
+  return program;
+}
+
+/** Runs the CLI on `argv` (arguments after the program name) and returns the exit status. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const exit = { code: EXIT_CONFORMS };
+  const program = buildProgram(io, exit);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exit.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Requested help and --version exit 0. Commander gives exit code 1 to help shown for a missing command.
+      return err.exitCode === 0 ? EXIT_CONFORMS : EXIT_USAGE;
+    }
+    if (err instanceof InputError) {
+      io.stderr(`lwkt-conformance: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`lwkt-conformance: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,77 @@
+// fast-check model-based commands. A command holds a mode (legal or misuse),
+// a call kind and three selectors, and is resolved against the model's state
+// when it runs (generate/steps.ts), so shrinking by dropping commands keeps
+// every trace valid.
+import fc from 'fast-check';
+import type { Step } from '../../spec/schema.js';
+import type { LockstepRun } from '../run/lockstep.js';
+import { formatStep } from './format.js';
+import { LEGAL_CALLS, MISUSE_CALLS, resolveStep, totalWeight, type ResolvedStep, type StepMode } from './steps.js';
+
+/** Thrown by a command when the implementation disagrees with the model. */
+export class DivergenceError extends Error {
+  constructor(readonly stepIndex: number, readonly differences: readonly string[]) {
+    super(`step ${stepIndex}: ${differences[0] ?? 'difference'}`);
+    this.name = 'DivergenceError';
+  }
+}
+
+export class StepCommand implements fc.Command<LockstepRun, LockstepRun> {
+  private resolved: ResolvedStep | null = null;
+  private lastStep: Step | null = null;
+
+  constructor(readonly mode: StepMode, readonly kind: number, readonly selectors: readonly number[]) {}
+
+  check(run: Readonly<LockstepRun>): boolean {
+    this.resolved = run.stopped ? null : resolveStep(run.state, this.mode, this.kind, this.selectors);
+    return this.resolved !== null;
+  }
+
+  run(run: LockstepRun): void {
+    const resolved = this.resolved ?? resolveStep(run.state, this.mode, this.kind, this.selectors);
+    this.resolved = null;
+    if (resolved === null) return;
+    this.lastStep = resolved.step;
+    const stepIndex = run.steps.length;
+    const differences = run.apply(resolved.step, resolved.misuse);
+    if (differences.length > 0) throw new DivergenceError(stepIndex, differences);
+  }
+
+  toString(): string {
+    const tag = this.mode === 'misuse' ? 'misuse ' : '';
+    if (this.lastStep !== null) return `${tag}${formatStep(this.lastStep)}`;
+    return `${this.mode}(${this.kind}, ${this.selectors.join(', ')})`;
+  }
+}
+
+const SELECTOR = fc.nat({ max: 1023 });
+
+function commandArbitrary(mode: StepMode): fc.Arbitrary<StepCommand> {
+  const table = mode === 'legal' ? LEGAL_CALLS : MISUSE_CALLS;
+  return fc
+    .tuple(fc.noBias(fc.nat({ max: totalWeight(table) - 1 })), fc.tuple(SELECTOR, SELECTOR, SELECTOR))
+    .map(([kind, selectors]) => new StepCommand(mode, kind, selectors));
+}
+
+/** Scale of the integer weights that express the misuse rate. */
+const RATE_SCALE = 10_000;
+
+function mixedCommands(maxSteps: number, misuseRate: number): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
+  const misuseWeight = Math.round(misuseRate * RATE_SCALE);
+  const arbitraries: fc.WeightedArbitrary<StepCommand>[] = [];
+  if (misuseWeight < RATE_SCALE) arbitraries.push({ arbitrary: commandArbitrary('legal'), weight: RATE_SCALE - misuseWeight });
+  if (misuseWeight > 0) arbitraries.push({ arbitrary: commandArbitrary('misuse'), weight: misuseWeight });
+  return fc.commands([fc.oneof(...arbitraries)], { maxCommands: maxSteps, size: 'max' });
+}
+
+/**
+ * Commands of one run, with misuse at `misuseRate` (0..1) on average. Most
+ * misuse panics at once under INVARIANTS and ends its run, so up to a rate of
+ * 0.5 half of the runs are legal only, which lets them reach deep states, and
+ * the other half carry misuse at twice the rate. Shrinking prefers the
+ * legal-only half.
+ */
+export function stepCommands(maxSteps: number, misuseRate: number): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
+  if (misuseRate === 0 || misuseRate > 0.5) return mixedCommands(maxSteps, misuseRate);
+  return fc.oneof(mixedCommands(maxSteps, 0), mixedCommands(maxSteps, 2 * misuseRate));
+}
