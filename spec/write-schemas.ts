@@ -6,7 +6,8 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { jsonSchemas, SCHEMA_VERSION } from './schema.js';
+import { jsonSchemas } from './json-schemas.js';
+import { SCHEMA_VERSION } from './schema.js';
 
 /** TypeBox 0.34 emits schemas that use draft-07 keywords only. */
 export const JSON_SCHEMA_DIALECT = 'http://json-schema.org/draft-07/schema#';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../constants.js';
-import { jsonSchemas } from '../schema.js';
+import { jsonSchemas } from '../json-schemas.js';
 import { JSON_SCHEMA_DIALECT, renderSchemaFiles, SCHEMA_DIR, schemaFileName, schemaId, writeSchemaFiles } from '../write-schemas.js';
 
 const OUT_OF_DATE = 'spec/schema/ is out of date with spec/schema.ts; run `npm run schema` and keep the regenerated files';
