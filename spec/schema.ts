@@ -365,12 +365,30 @@ export const TraceStepRecord = Type.Object(
 );
 export type TraceStepRecord = Static<typeof TraceStepRecord>;
 
+/** The program of a run checked with `--exec` (spec/protocol.md). */
+export const ExecRecord = Type.Object(
+  {
+    command: Type.Array(Type.String(), { minItems: 1, description: 'argv of the program, as split from --exec' }),
+    name: Type.Union([Type.String(), Type.Null()], { description: 'name stated by hello, or null when hello did not complete' }),
+    stderr: Type.String({
+      description: 'last 64 KiB of the standard error of the process that replayed the saved steps, or of the last process of the check when that replay did not fail',
+    }),
+    stderrBytes: Type.Integer({ minimum: 0, description: 'bytes that process wrote to standard error in all' }),
+    nondeterministic: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'true when the failing run did not fail again when replayed from a fresh process; null when not replayed',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ExecRecord = Static<typeof ExecRecord>;
+
 export const Trace = Type.Object(
   {
     schema: Type.Literal(TRACE_SCHEMA_ID),
     tool: Type.String(),
     config: Config,
     implementation: Type.String({ description: 'name of the implementation under test' }),
+    exec: Type.Optional(ExecRecord),
     seed: Type.Integer(),
     path: Type.Optional(Type.String({ description: 'fast-check replay path of the failing run' })),
     verdict: Type.Union([Type.Literal('conforms'), Type.Literal('counterexample'), Type.Literal('finding')]),

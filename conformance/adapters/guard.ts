@@ -2,12 +2,25 @@
 // implementation goes through here, so that an exception or a malformed value
 // becomes a reported difference instead of a harness crash.
 //
-// NOTE: the guard is synchronous and in-process, so it cannot stop a step that
-// never returns. A per-step timeout belongs here, as a third outcome kind next
-// to `ok` and `error`, once implementations can run in another process.
+// An in-process implementation runs on the harness's thread, so the guard
+// cannot stop one of its steps that never returns. Programs checked with
+// --exec run in their own process, and their adapter (conformance/exec/)
+// enforces the per-step timeout and reports it as an ImplementationFailure.
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AbstractState, StepResult, type Step } from '../../spec/schema.js';
 import type { SchedulerImplementation } from '../../spec/api.js';
+
+/**
+ * A failure that an adapter has already described in full, such as a program
+ * that timed out or broke the line protocol. The guard reports its message
+ * unchanged instead of as an exception.
+ */
+export class ImplementationFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImplementationFailure';
+  }
+}
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
@@ -16,6 +29,7 @@ const stateChecker = TypeCompiler.Compile(AbstractState);
 
 /** Formats a thrown value as one line. */
 export function describeThrown(err: unknown): string {
+  if (err instanceof ImplementationFailure) return err.message;
   if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0] ?? err.name;
   return String(err);
 }
@@ -24,6 +38,9 @@ function firstSchemaError(checker: { Errors(value: unknown): Iterable<{ path: st
   for (const e of checker.Errors(value)) return `${e.path === '' ? '(root)' : e.path}: ${e.message}`;
   return 'value does not match the schema';
 }
+
+/** Prefix of a step error: `implementation failed` for a described ImplementationFailure, else `implementation threw`. */
+const failedOrThrew = (err: unknown): string => (err instanceof ImplementationFailure ? 'implementation failed' : 'implementation threw');
 
 export class GuardedImplementation {
   readonly name: string;
@@ -39,7 +56,7 @@ export class GuardedImplementation {
     try {
       value = this.inner.step(step);
     } catch (err) {
-      return { ok: false, error: `implementation threw: ${describeThrown(err)}` };
+      return { ok: false, error: `${failedOrThrew(err)}: ${describeThrown(err)}` };
     }
     if (!stepResultChecker.Check(value)) {
       return { ok: false, error: `implementation returned a malformed StepResult (${firstSchemaError(stepResultChecker, value)})` };
@@ -69,7 +86,7 @@ export class GuardedImplementation {
     try {
       value = snapshot.call(this.inner);
     } catch (err) {
-      return { ok: false, error: `implementation threw in snapshot(): ${describeThrown(err)}` };
+      return { ok: false, error: `${failedOrThrew(err)} in snapshot(): ${describeThrown(err)}` };
     }
     if (!stateChecker.Check(value)) {
       return { ok: false, error: `implementation snapshot() is not a valid AbstractState (${firstSchemaError(stateChecker, value)})` };
@@ -83,6 +100,6 @@ export function createGuarded(create: () => SchedulerImplementation): Outcome<Gu
   try {
     return { ok: true, value: new GuardedImplementation(create()) };
   } catch (err) {
-    return { ok: false, error: `implementation threw while booting: ${describeThrown(err)}` };
+    return { ok: false, error: `${failedOrThrew(err)} while booting: ${describeThrown(err)}` };
   }
 }

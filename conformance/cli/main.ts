@@ -8,8 +8,13 @@ import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import type { SchedulerFactory } from '../../spec/api.js';
 import type { Config } from '../../spec/schema.js';
-import { findImplementation, listImplementations } from '../adapters/registry.js';
+import { findImplementation, listImplementations, type RegisteredImplementation } from '../adapters/registry.js';
+import { confirmExecCheck, DEFAULT_STEP_TIMEOUT, EXEC_LABEL, execCheckOptions, execPolicy, execReportLines, openExecSession, replayOnExec } from '../exec/cli.js';
+import { checkClaimedProfile, checkSupportedConfig } from '../profiles/capabilities.js';
+import type { ComparisonPolicy } from '../profiles/compare.js';
+import { checkTraceInProfile, DEFAULT_PROFILE, profileConfig, selectProfile, type ConfigRequest } from '../profiles/config.js';
 import { DEFAULT_MAX_SHRINK_RUNS, runCheck, type CheckResult } from '../run/check.js';
+import { formatVerdicts } from '../run/verdicts.js';
 import { InputError } from '../run/errors.js';
 import { TOOL_VERSION } from '../run/version.js';
 import { loadTrace, replayTrace, saveTrace } from '../trace/trace.js';
@@ -35,32 +40,60 @@ const processIo: CliIo = {
   progress: process.stderr.isTTY === true,
 };
 
-async function loadFactory(name: string): Promise<SchedulerFactory> {
+async function registered(name: string): Promise<RegisteredImplementation> {
   const entry = await findImplementation(name);
   if (entry === undefined) {
     const names = (await listImplementations()).map((r) => r.name).join(', ');
     throw new InputError(`--impl ${name} is not a known implementation; use one of: ${names}`);
   }
-  return entry.load();
+  return entry;
+}
+
+async function loadFactory(name: string): Promise<SchedulerFactory> {
+  return (await registered(name)).load();
+}
+
+/** Selects the profile and checks that the implementation claims it. */
+async function comparisonPolicy(profileName: string, implementation: string): Promise<ComparisonPolicy> {
+  const profile = selectProfile(profileName);
+  const { capabilities } = await registered(implementation);
+  checkClaimedProfile(profile, capabilities, implementation);
+  return { profile, capabilities };
 }
 
 interface CheckFlags {
   seed: string; runs: string; maxSteps: string; cpus?: string; smp: boolean; invariants: boolean;
-  untimelySwitch?: boolean; panicOnCscount?: boolean; impl: string; misuseRate: string; out: string;
-  json?: boolean; maxShrinkRuns: string;
+  untimelySwitch?: boolean; panicOnCscount?: boolean; impl: string; misuseRate?: string; out: string;
+  json?: boolean; maxShrinkRuns: string; profile: string; exec?: string; stepTimeout: string;
 }
 
-function configOf(flags: CheckFlags): Config {
-  let ncpus = flags.smp ? 2 : 1;
-  if (flags.cpus !== undefined) ncpus = parseCpus(flags.cpus);
-  if (!flags.smp && ncpus !== 1) {
-    throw new InputError(`--no-smp with --cpus ${flags.cpus ?? ncpus} is invalid; a kernel without SMP has one cpu, so use --cpus 1 or drop --no-smp`);
-  }
-  return {
-    ncpus, smp: flags.smp, invariants: flags.invariants,
-    untimelySwitch: flags.untimelySwitch === true, panicOnCscount: flags.panicOnCscount === true,
+/** Builds the configuration inside the policy's profile and the implementation's capabilities. */
+function configOf(flags: CheckFlags, policy: ComparisonPolicy): Config {
+  // --no-smp and --no-invariants are the only way to make these false, so true means the option was not given.
+  const request: ConfigRequest = {
+    ...(flags.cpus === undefined ? {} : { cpus: parseCpus(flags.cpus) }),
+    ...(flags.smp ? {} : { smp: false }),
+    ...(flags.invariants ? {} : { invariants: false }),
+    untimelySwitch: flags.untimelySwitch === true,
+    panicOnCscount: flags.panicOnCscount === true,
   };
+  const config = profileConfig(policy.profile, request, policy.capabilities);
+  checkSupportedConfig(config, policy.capabilities, flags.impl);
+  return config;
 }
+
+/** The misuse rate: 0.03 by default, and 0 (the only value allowed) under a profile without assertions. */
+function misuseRateOf(flags: CheckFlags, policy: ComparisonPolicy): number {
+  const { profile } = policy;
+  if (flags.misuseRate === undefined) return profile.assertions ? DEFAULT_MISUSE_RATE : 0;
+  const rate = parseRate('--misuse-rate', flags.misuseRate);
+  if (rate > 0 && !profile.assertions) {
+    throw new InputError(`--misuse-rate ${flags.misuseRate} is outside profile ${profile.name}, which generates no misuse because it does not check assertions; drop --misuse-rate or use --profile full`);
+  }
+  return rate;
+}
+
+const DEFAULT_MISUSE_RATE = 0.03;
 
 function progressBar(io: CliIo, runs: number): { tick(done: number): void; stop(): void } {
   if (!io.progress) return { tick: () => {}, stop: () => {} };
@@ -73,25 +106,38 @@ async function check(flags: CheckFlags, io: CliIo): Promise<number> {
   const seed = parseWholeNumber('--seed', flags.seed, -(2 ** 31), 2 ** 31 - 1);
   const runs = parseWholeNumber('--runs', flags.runs, 1);
   const maxSteps = parseWholeNumber('--max-steps', flags.maxSteps, 1, 10_000);
-  const misuseRate = parseRate('--misuse-rate', flags.misuseRate);
   const maxShrinkRuns = parseWholeNumber('--max-shrink-runs', flags.maxShrinkRuns, 0);
-  const config = configOf(flags);
-  const factory = await loadFactory(flags.impl);
-
-  const bar = progressBar(io, runs);
-  let result: CheckResult;
+  const exec = flags.exec === undefined ? null : openExecSession(flags.exec, flags.stepTimeout);
+  // Reports, traces and trace file names call a program checked with --exec by EXEC_LABEL.
+  if (exec !== null) flags.impl = EXEC_LABEL;
+  let policy: ComparisonPolicy, misuseRate: number, config: Config, result: CheckResult;
   try {
-    result = runCheck({ config, factory, implementation: flags.impl, seed, runs, maxSteps, misuseRate, maxShrinkRuns, onRun: bar.tick });
+    policy = exec === null ? await comparisonPolicy(flags.profile, flags.impl) : execPolicy(exec, flags.profile);
+    misuseRate = misuseRateOf(flags, policy);
+    config = configOf(flags, policy);
+    const factory = exec?.factory ?? await loadFactory(flags.impl);
+
+    const bar = progressBar(io, runs);
+    try {
+      result = runCheck({
+        config, factory, implementation: flags.impl, seed, runs, maxSteps, misuseRate, maxShrinkRuns, policy, onRun: bar.tick,
+        ...(exec === null ? {} : execCheckOptions(exec)),
+      });
+    } finally {
+      bar.stop();
+    }
+    if (exec !== null) result = confirmExecCheck(exec, result, policy);
   } finally {
-    bar.stop();
+    exec?.close();
   }
 
   const files = saveCheckTraces(result, flags);
   const header = {
-    tool: TOOL_VERSION, command: 'check', implementation: flags.impl, seed, runs, maxSteps, misuseRate, config,
+    tool: TOOL_VERSION, command: 'check', implementation: flags.impl, profile: policy.profile.name, seed, runs, maxSteps, misuseRate, config,
+    ...(exec === null ? {} : { exec: { command: exec.argv, name: exec.identity()?.name ?? null, nondeterministic: result.counterexample?.trace.exec?.nondeterministic ?? null } }),
   };
   if (flags.json === true) io.stdout(`${JSON.stringify(checkJson(result, files, header), null, 2)}\n`);
-  else io.stdout(checkText(result, files, header));
+  else io.stdout(checkText(result, files, header) + (exec === null ? '' : `${execReportLines(exec, result.counterexample?.trace.exec).join('\n')}\n`));
   return result.verdict === 'counterexample' ? EXIT_COUNTEREXAMPLE : EXIT_CONFORMS;
 }
 
@@ -103,10 +149,13 @@ function saveCheckTraces(result: CheckResult, flags: CheckFlags): SavedFiles {
   return { counterexample, findings };
 }
 
-function checkText(result: CheckResult, files: SavedFiles, h: { seed: number; runs: number; maxSteps: number; misuseRate: number; config: Config; implementation: string }): string {
+function checkText(
+  result: CheckResult, files: SavedFiles,
+  h: { seed: number; runs: number; maxSteps: number; misuseRate: number; config: Config; implementation: string; profile: string },
+): string {
   const out: string[] = [
     TOOL_VERSION,
-    `check ${h.implementation} against the model: seed ${h.seed}, ${h.runs} runs of up to ${h.maxSteps} steps, misuse rate ${h.misuseRate}, ${describeConfig(h.config)}`,
+    `check ${h.implementation} against the model under profile ${h.profile}: seed ${h.seed}, ${h.runs} runs of up to ${h.maxSteps} steps, misuse rate ${h.misuseRate}, ${describeConfig(h.config)}`,
   ];
   const cx = result.counterexample;
   if (cx === null) {
@@ -122,7 +171,7 @@ function checkText(result: CheckResult, files: SavedFiles, h: { seed: number; ru
       `replay with: lwkt-conformance replay ${files.counterexample}`,
     );
   }
-  out.push(...findingLines(result, files), ...formatCoverage(result.coverage));
+  out.push(...findingLines(result, files), ...formatCoverage(result.coverage), ...formatVerdicts(result.verdicts));
   return `${out.join('\n')}\n`;
 }
 
@@ -137,11 +186,26 @@ function findingLines(result: CheckResult, files: SavedFiles): string[] {
   return lines;
 }
 
-async function replay(file: string, flags: { impl?: string; json?: boolean }, io: CliIo): Promise<number> {
+interface ReplayFlags { impl?: string; json?: boolean; profile: string; exec?: string; stepTimeout: string }
+
+async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<number> {
   const trace = loadTrace(file);
-  const implementation = flags.impl ?? trace.implementation;
-  const factory = await loadFactory(implementation);
-  const { run, trace: replayed, verdict } = replayTrace(trace, factory, implementation, file);
+  if (trace.exec !== undefined && flags.exec === undefined && flags.impl === undefined) {
+    throw new InputError(`trace file ${file} was recorded from the program ${trace.exec.command.join(' ')}; pass --exec "COMMAND" to replay it against a program, or --impl NAME`);
+  }
+  const exec = flags.exec === undefined ? null : openExecSession(flags.exec, flags.stepTimeout);
+  const implementation = exec === null ? flags.impl ?? trace.implementation : EXEC_LABEL;
+  let replayedRun;
+  try {
+    const policy = exec === null ? await comparisonPolicy(flags.profile, implementation) : execPolicy(exec, flags.profile);
+    checkTraceInProfile(trace, policy.profile, file);
+    replayedRun = exec === null
+      ? replayTrace(trace, await loadFactory(implementation), implementation, file, policy)
+      : replayOnExec(exec, trace, file, policy);
+  } finally {
+    exec?.close();
+  }
+  const { run, trace: replayed, verdict } = replayedRun;
   const same = verdict === trace.verdict;
   if (flags.json === true) {
     io.stdout(`${JSON.stringify({
@@ -156,6 +220,7 @@ async function replay(file: string, flags: { impl?: string; json?: boolean }, io
       renderTrace(replayed, misuse),
       `verdict: ${verdict} (saved verdict: ${trace.verdict}${same ? ', same' : ', DIFFERENT'})`,
       ...(replayed.firstDifference === null ? [] : [`first difference at step ${replayed.firstDifference.stepIndex}:`, ...replayed.firstDifference.differences.map((d) => `  ${d}`)]),
+      ...(exec === null ? [] : execReportLines(exec, replayed.exec)),
     ].join('\n') + '\n');
   }
   return verdict === 'counterexample' ? EXIT_COUNTEREXAMPLE : EXIT_CONFORMS;
@@ -183,10 +248,13 @@ function buildProgram(io: CliIo, exit: { code: number }): Command {
     .option('--untimely-switch', 'set sysctl lwkt.untimely_switch')
     .option('--panic-on-cscount', 'set sysctl lwkt.panic_on_cscount')
     .option('--impl <name>', 'implementation under test (impl, model, or a planted fault)', 'impl')
-    .option('--misuse-rate <x>', 'average fraction of generated steps that misuse the API, 0 to 1 (up to 0.5, half the runs are legal only and the rest carry twice the rate)', '0.03')
+    .option('--profile <name>', 'conformance profile: the calls generated, the configurations allowed and what is compared (up-scheduling, preemption, smp, mplock-tokens, full)', DEFAULT_PROFILE)
+    .option('--misuse-rate <x>', 'average fraction of generated steps that misuse the API, 0 to 1 (up to 0.5, half the runs are legal only and the rest carry twice the rate); default 0.03, and 0 under a profile without assertions')
     .addOption(new Option('--max-shrink-runs <n>', 'runs spent on shrinking a counterexample').default(String(DEFAULT_MAX_SHRINK_RUNS)))
     .option('--out <dir>', 'directory for saved traces', './lwkt-traces')
     .option('--json', 'print a machine-readable report on stdout')
+    .addOption(new Option('--exec <command>', 'check a program that speaks the line protocol of spec/protocol.md; the command is split into words as a shell would, but no shell runs').conflicts('impl'))
+    .option('--step-timeout <seconds>', 'with --exec: seconds the program gets for each response before its process group is killed', DEFAULT_STEP_TIMEOUT)
     .action(async (flags: CheckFlags) => {
       exit.code = await check(flags, io);
     });
@@ -195,8 +263,11 @@ function buildProgram(io: CliIo, exit: { code: number }): Command {
     .description('re-run the steps of a saved trace on the model and an implementation and print the verdict')
     .argument('<trace>', 'trace file (JSON) saved by check')
     .option('--impl <name>', 'implementation to replay against (default: the one named in the trace)')
+    .option('--profile <name>', 'conformance profile whose comparisons the replay makes (traces do not record it)', DEFAULT_PROFILE)
     .option('--json', 'print a machine-readable report on stdout')
-    .action(async (file: string, flags: { impl?: string; json?: boolean }) => {
+    .addOption(new Option('--exec <command>', 'replay against a program that speaks the line protocol of spec/protocol.md').conflicts('impl'))
+    .option('--step-timeout <seconds>', 'with --exec: seconds the program gets for each response before its process group is killed', DEFAULT_STEP_TIMEOUT)
+    .action(async (file: string, flags: ReplayFlags) => {
       exit.code = await replay(file, flags, io);
     });
   return program;

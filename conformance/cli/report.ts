@@ -82,5 +82,7 @@ export function checkJson(result: CheckResult, files: SavedFiles, header: Record
       legalOnly: f.legalOnly, message: f.message, file: files.findings[i] ?? null,
     })),
     coverage: result.coverage,
+    verdicts: result.verdicts.verdicts,
+    totals: result.verdicts.totals,
   };
 }

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import type { Step } from '../../spec/schema.js';
 import type { LockstepRun } from '../run/lockstep.js';
 import { formatStep } from './format.js';
-import { LEGAL_CALLS, MISUSE_CALLS, resolveStep, totalWeight, type ResolvedStep, type StepMode } from './steps.js';
+import { FULL_SCOPE, type GeneratorScope } from './scope.js';
+import { callTable, resolveStep, totalWeight, type ResolvedStep, type StepMode } from './steps.js';
 
 /** Thrown by a command when the implementation disagrees with the model. */
 export class DivergenceError extends Error {
@@ -20,15 +21,18 @@ export class StepCommand implements fc.Command<LockstepRun, LockstepRun> {
   private resolved: ResolvedStep | null = null;
   private lastStep: Step | null = null;
 
-  constructor(readonly mode: StepMode, readonly kind: number, readonly selectors: readonly number[]) {}
+  constructor(
+    readonly mode: StepMode, readonly kind: number, readonly selectors: readonly number[],
+    readonly scope: GeneratorScope = FULL_SCOPE,
+  ) {}
 
   check(run: Readonly<LockstepRun>): boolean {
-    this.resolved = run.stopped ? null : resolveStep(run.state, this.mode, this.kind, this.selectors);
+    this.resolved = run.stopped ? null : resolveStep(run.state, this.mode, this.kind, this.selectors, this.scope);
     return this.resolved !== null;
   }
 
   run(run: LockstepRun): void {
-    const resolved = this.resolved ?? resolveStep(run.state, this.mode, this.kind, this.selectors);
+    const resolved = this.resolved ?? resolveStep(run.state, this.mode, this.kind, this.selectors, this.scope);
     this.resolved = null;
     if (resolved === null) return;
     this.lastStep = resolved.step;
@@ -46,21 +50,21 @@ export class StepCommand implements fc.Command<LockstepRun, LockstepRun> {
 
 const SELECTOR = fc.nat({ max: 1023 });
 
-function commandArbitrary(mode: StepMode): fc.Arbitrary<StepCommand> {
-  const table = mode === 'legal' ? LEGAL_CALLS : MISUSE_CALLS;
+function commandArbitrary(mode: StepMode, scope: GeneratorScope): fc.Arbitrary<StepCommand> {
+  const table = callTable(mode, scope);
   return fc
-    .tuple(fc.noBias(fc.nat({ max: totalWeight(table) - 1 })), fc.tuple(SELECTOR, SELECTOR, SELECTOR))
-    .map(([kind, selectors]) => new StepCommand(mode, kind, selectors));
+    .tuple(fc.noBias(fc.nat({ max: Math.max(1, totalWeight(table)) - 1 })), fc.tuple(SELECTOR, SELECTOR, SELECTOR))
+    .map(([kind, selectors]) => new StepCommand(mode, kind, selectors, scope));
 }
 
 /** Scale of the integer weights that express the misuse rate. */
 const RATE_SCALE = 10_000;
 
-function mixedCommands(maxSteps: number, misuseRate: number): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
+function mixedCommands(maxSteps: number, misuseRate: number, scope: GeneratorScope): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
   const misuseWeight = Math.round(misuseRate * RATE_SCALE);
   const arbitraries: fc.WeightedArbitrary<StepCommand>[] = [];
-  if (misuseWeight < RATE_SCALE) arbitraries.push({ arbitrary: commandArbitrary('legal'), weight: RATE_SCALE - misuseWeight });
-  if (misuseWeight > 0) arbitraries.push({ arbitrary: commandArbitrary('misuse'), weight: misuseWeight });
+  if (misuseWeight < RATE_SCALE) arbitraries.push({ arbitrary: commandArbitrary('legal', scope), weight: RATE_SCALE - misuseWeight });
+  if (misuseWeight > 0) arbitraries.push({ arbitrary: commandArbitrary('misuse', scope), weight: misuseWeight });
   return fc.commands([fc.oneof(...arbitraries)], { maxCommands: maxSteps, size: 'max' });
 }
 
@@ -69,9 +73,11 @@ function mixedCommands(maxSteps: number, misuseRate: number): fc.Arbitrary<Itera
  * misuse panics at once under INVARIANTS and ends its run, so up to a rate of
  * 0.5 half of the runs are legal only, which lets them reach deep states, and
  * the other half carry misuse at twice the rate. Shrinking prefers the
- * legal-only half.
+ * legal-only half. Every step's call is inside `scope`.
  */
-export function stepCommands(maxSteps: number, misuseRate: number): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
-  if (misuseRate === 0 || misuseRate > 0.5) return mixedCommands(maxSteps, misuseRate);
-  return fc.oneof(mixedCommands(maxSteps, 0), mixedCommands(maxSteps, 2 * misuseRate));
+export function stepCommands(
+  maxSteps: number, misuseRate: number, scope: GeneratorScope = FULL_SCOPE,
+): fc.Arbitrary<Iterable<fc.Command<LockstepRun, LockstepRun>>> {
+  if (misuseRate === 0 || misuseRate > 0.5) return mixedCommands(maxSteps, misuseRate, scope);
+  return fc.oneof(mixedCommands(maxSteps, 0, scope), mixedCommands(maxSteps, 2 * misuseRate, scope));
 }

@@ -11,6 +11,7 @@ import type { AbstractState, Step, StepCall } from '../../spec/schema.js';
 import { ENVIRONMENT_CALLS } from '../../spec/schema.js';
 import { validateStep } from '../../model/index.js';
 import { judgeStep } from './legality.js';
+import { FULL_SCOPE, type GeneratorScope } from './scope.js';
 import { critCount, curthread, isInterruptThread, isOnRunq, isRunning, isSpinning, ownMpcount } from './state.js';
 
 export type StepMode = 'legal' | 'misuse';
@@ -110,6 +111,23 @@ export const MISUSE_CALLS: readonly WeightedCall[] = [
   { call: 'lwkt_wait_free', weight: 1 },
 ];
 
+const scopedTables = new WeakMap<GeneratorScope, { legal: readonly WeightedCall[]; misuse: readonly WeightedCall[] }>();
+
+/**
+ * Returns the weighted call table of `mode` without the calls outside
+ * `scope`. `ithread_loop` stays, and its steps are filtered one by one.
+ */
+export function callTable(mode: StepMode, scope: GeneratorScope = FULL_SCOPE): readonly WeightedCall[] {
+  if (scope === FULL_SCOPE) return mode === 'legal' ? LEGAL_CALLS : MISUSE_CALLS;
+  let tables = scopedTables.get(scope);
+  if (tables === undefined) {
+    const inScope = (e: WeightedCall): boolean => e.call === 'ithread_loop' || scope.calls.has(e.call);
+    tables = { legal: LEGAL_CALLS.filter(inScope), misuse: MISUSE_CALLS.filter(inScope) };
+    scopedTables.set(scope, tables);
+  }
+  return mode === 'legal' ? tables.legal : tables.misuse;
+}
+
 export function totalWeight(table: readonly WeightedCall[]): number {
   return table.reduce((sum, c) => sum + c.weight, 0);
 }
@@ -145,6 +163,9 @@ const CREATE_TEMPLATES: readonly CreateTemplate[] = [
   { tdflags: TDF_NORESCHED | TDF_SYSTHREAD, preemptable: false, remote: false, comm: 'a-thread-name-longer-than-maxcomlen' },
 ];
 
+/** Templates for profiles without interrupts: the same threads, none of them preemptable. */
+const UNPREEMPTABLE_TEMPLATES: readonly CreateTemplate[] = CREATE_TEMPLATES.map((t) => ({ ...t, preemptable: false }));
+
 const threadIds = (s: AbstractState): number[] => s.threads.map((t) => t.id);
 const waitIds = (s: AbstractState): number[] => s.waits.map((w) => w.id);
 
@@ -165,7 +186,7 @@ function ithreadLoopStep(s: AbstractState, cpu: number, a: number): Step[] {
 }
 
 /** Lists candidate steps of `call` on `cpu`. Scalar arguments come from the selectors, and thread and wait ids are enumerated. */
-function shapes(s: AbstractState, call: GeneratedCall, cpu: number, sel: readonly number[], mode: StepMode): Step[] {
+function shapes(s: AbstractState, call: GeneratedCall, cpu: number, sel: readonly number[], mode: StepMode, scope: GeneratorScope): Step[] {
   const a = sel[1] ?? 0;
   const b = sel[2] ?? 0;
   const ncpus = s.cpus.length;
@@ -201,7 +222,7 @@ function shapes(s: AbstractState, call: GeneratedCall, cpu: number, sel: readonl
       return [{ cpu, call, pri: mode === 'misuse' ? pick(BAD_PRIS, a) : pick(legal, a) }];
     }
     case 'lwkt_create': {
-      const t = pick(CREATE_TEMPLATES, a);
+      const t = pick(scope.preemptable ? CREATE_TEMPLATES : UNPREEMPTABLE_TEMPLATES, a);
       const target = t.remote ? (cpu + 1 + (b % Math.max(1, ncpus - 1))) % ncpus : -1;
       return [{ cpu, call, target, tdflags: t.tdflags, preemptable: t.preemptable, comm: t.comm }];
     }
@@ -245,11 +266,11 @@ export interface ResolvedStep {
   readonly misuse: string | null;
 }
 
-function candidates(s: AbstractState, call: GeneratedCall, sel: readonly number[], mode: StepMode): Step[] {
+function candidates(s: AbstractState, call: GeneratedCall, sel: readonly number[], mode: StepMode, scope: GeneratorScope): Step[] {
   const out: Step[] = [];
   for (const cpu of cpusFor(s, call)) {
-    for (const step of shapes(s, call, cpu, sel, mode)) {
-      if (validateStep(s, step) !== null) continue;
+    for (const step of shapes(s, call, cpu, sel, mode, scope)) {
+      if (!scope.calls.has(step.call) || validateStep(s, step) !== null) continue;
       if ((judgeStep(s, step) === null) === (mode === 'legal')) out.push(step);
     }
   }
@@ -271,9 +292,12 @@ function congestedCpu(s: AbstractState): number | null {
  * `kind` draws again among the calls that have one, with the same weights,
  * and misuse falls back to legal use. Legal mode first drains a congested IPI
  * FIFO, since the model stops a run at `ipiq-full` where the kernel would
- * wait. Returns null only when no step is possible (the machine stopped).
+ * wait. Only calls inside `scope` are drawn. Returns null only when no step
+ * is possible (the machine stopped).
  */
-export function resolveStep(s: AbstractState, mode: StepMode, kind: number, sel: readonly number[]): ResolvedStep | null {
+export function resolveStep(
+  s: AbstractState, mode: StepMode, kind: number, sel: readonly number[], scope: GeneratorScope = FULL_SCOPE,
+): ResolvedStep | null {
   if (s.panicked !== null) return null;
   const chosen = (steps: Step[]): ResolvedStep => {
     const step = pick(steps, sel[0] ?? 0);
@@ -282,20 +306,21 @@ export function resolveStep(s: AbstractState, mode: StepMode, kind: number, sel:
 
   const congested = mode === 'legal' ? congestedCpu(s) : null;
   if (congested !== null) {
-    const drain = candidates(s, 'ipi', sel, mode).filter((step) => step.cpu === congested);
+    const drain = candidates(s, 'ipi', sel, mode, scope).filter((step) => step.cpu === congested);
     if (drain.length > 0) return chosen(drain);
   }
 
-  const table = mode === 'legal' ? LEGAL_CALLS : MISUSE_CALLS;
-  const first = candidates(s, table[entryIndex(table, kind)]!.call, sel, mode);
+  const table = callTable(mode, scope);
+  if (table.length === 0) return mode === 'misuse' ? resolveStep(s, 'legal', kind, sel, scope) : null;
+  const first = candidates(s, table[entryIndex(table, kind)]!.call, sel, mode, scope);
   if (first.length > 0) return chosen(first);
 
   const available = table
-    .map((entry) => ({ entry, steps: candidates(s, entry.call, sel, mode) }))
+    .map((entry) => ({ entry, steps: candidates(s, entry.call, sel, mode, scope) }))
     .filter((c) => c.steps.length > 0);
   if (available.length > 0) {
     const redraw = entryIndex(available.map((c) => c.entry), kind);
     return chosen(available[redraw]!.steps);
   }
-  return mode === 'misuse' ? resolveStep(s, 'legal', kind, sel) : null;
+  return mode === 'misuse' ? resolveStep(s, 'legal', kind, sel, scope) : null;
 }

@@ -5,9 +5,12 @@ import fc from 'fast-check';
 import type { SchedulerFactory } from '../../spec/api.js';
 import type { Config, Trace } from '../../spec/schema.js';
 import { DivergenceError, stepCommands } from '../generate/commands.js';
+import { scopeOf } from '../generate/scope.js';
+import { FULL_POLICY, type ComparisonPolicy } from '../profiles/compare.js';
 import { buildTrace, type Verdict } from '../trace/trace.js';
 import { CoverageCollector, type CoverageReport } from './coverage.js';
 import { LockstepRun, type Finding } from './lockstep.js';
+import { VerdictCollector, type VerdictReport } from './verdicts.js';
 
 export interface CheckOptions {
   readonly config: Config;
@@ -16,8 +19,10 @@ export interface CheckOptions {
   readonly seed: number;
   readonly runs: number;
   readonly maxSteps: number;
-  /** Average fraction of generated commands that are misuse, 0..1 (see stepCommands). */
+  /** Average fraction of generated commands that are misuse, 0..1 (see stepCommands); 0 under a profile without assertions. */
   readonly misuseRate: number;
+  /** The profile checked and the implementation's capabilities (default: the full profile, everything supported). */
+  readonly policy?: ComparisonPolicy;
   /**
    * Property executions allowed for shrinking. Past it, candidates count as
    * passing, so shrinking stops at the smallest failure found so far. The
@@ -28,6 +33,8 @@ export interface CheckOptions {
   readonly shrinkFindings?: boolean;
   /** Called after each generated run with the number of runs done. */
   readonly onRun?: (done: number) => void;
+  /** Polled before each shrinking run; true ends shrinking at the smallest failure found so far (the exec adapter ends it after repeated timeouts). */
+  readonly stopShrinking?: () => boolean;
 }
 
 export interface FindingReport extends Finding {
@@ -44,6 +51,7 @@ export interface CheckResult {
   /** The first occurrence of each distinct finding (invariant or legal-only panic). */
   readonly findings: readonly FindingReport[];
   readonly coverage: CoverageReport;
+  readonly verdicts: VerdictReport;
 }
 
 export const DEFAULT_MAX_SHRINK_RUNS = 3000;
@@ -51,25 +59,33 @@ export const DEFAULT_MAX_SHRINK_RUNS = 3000;
 /** Shrink budget of each finding, in property executions. Findings are not conformance failures, so they get less than a counterexample. */
 const FINDING_SHRINK_RUNS = 400;
 
-export function runCheck(options: CheckOptions): CheckResult {
+export function runCheck(requested: CheckOptions): CheckResult {
+  const policy = requested.policy ?? FULL_POLICY;
+  const options: CheckOptions = { ...requested, policy, misuseRate: policy.profile.assertions ? requested.misuseRate : 0 };
+  const scope = scopeOf(policy.profile);
   const coverage = new CoverageCollector();
+  const verdicts = new VerdictCollector();
   const findings = new Map<string, FindingReport>();
   const shrinkBudget = options.maxShrinkRuns ?? DEFAULT_MAX_SHRINK_RUNS;
   let generated = 0;
   let failedRun: LockstepRun | null = null;
+  // The last run that diverged is fast-check's counterexample, kept for implementations that do not fail again on the replay.
+  let lastFailedRun: LockstepRun | null = null;
   let shrinkRuns = 0;
 
-  const newRun = (): LockstepRun => new LockstepRun(options.config, options.factory, { legalPanicsAreFindings: true });
-  const property = fc.property(stepCommands(options.maxSteps, options.misuseRate), (commands) => {
-    if (failedRun !== null && ++shrinkRuns > shrinkBudget) return;
+  const newRun = (): LockstepRun => new LockstepRun(options.config, options.factory, { legalPanicsAreFindings: true, policy });
+  const property = fc.property(stepCommands(options.maxSteps, options.misuseRate, scope), (commands) => {
+    if (failedRun !== null && (++shrinkRuns > shrinkBudget || options.stopShrinking?.() === true)) return;
     const run = newRun();
     try {
       if (run.firstDifference !== null) throw new DivergenceError(0, run.firstDifference.differences);
       fc.modelRun(() => ({ model: run, real: run }), commands);
     } finally {
+      if (run.firstDifference !== null) lastFailedRun = run;
       if (failedRun === null) {
         generated++;
         coverage.add(run);
+        verdicts.add(run, generated);
         noteFindings(run, generated, options, findings);
         options.onRun?.(generated);
         if (run.firstDifference !== null) failedRun = run;
@@ -80,16 +96,19 @@ export function runCheck(options: CheckOptions): CheckResult {
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs });
   const counterexample = details.failed && details.counterexample !== null
     ? shrunkCounterexample(details.counterexample[0], newRun(), options, details.counterexamplePath ?? undefined, failedRun, generated, details.numShrinks)
+      ?? recordedCounterexample(lastFailedRun, options, details.counterexamplePath ?? undefined, failedRun, generated, details.numShrinks)
     : null;
   if (details.failed && counterexample === null) {
     throw details.errorInstance instanceof Error ? details.errorInstance : new Error('fast-check failed without a counterexample');
   }
+  if (counterexample !== null) verdicts.addCounterexample(counterexample.trace.steps);
   return {
     verdict: counterexample === null ? 'conforms' : 'counterexample',
     runs: generated,
     counterexample,
     findings: [...findings.values()].map((f) => (options.shrinkFindings === false ? f : shrinkFinding(f, options, newRun))),
     coverage: coverage.report(),
+    verdicts: verdicts.report(policy, options.config),
   };
 }
 
@@ -126,6 +145,19 @@ function shrunkCounterexample(
   return { run: runNumber, originalSteps: failedRun?.steps.length ?? run.steps.length, shrinks, trace: buildTrace(run, meta) };
 }
 
+/**
+ * Builds the counterexample from the run fast-check last saw fail, for an
+ * implementation that did not fail again when the shrunk commands were replayed.
+ */
+function recordedCounterexample(
+  run: LockstepRun | null, options: CheckOptions, path: string | undefined,
+  failedRun: LockstepRun | null, runNumber: number, shrinks: number,
+): CheckResult['counterexample'] {
+  if (run === null) return null;
+  const meta = { implementation: options.implementation, seed: options.seed, ...(path === undefined ? {} : { path }) };
+  return { run: runNumber, originalSteps: failedRun?.steps.length ?? run.steps.length, shrinks, trace: buildTrace(run, meta) };
+}
+
 /** Thrown by the finding property when a run reproduces the finding. */
 class FindingReproduced extends Error {}
 
@@ -140,7 +172,8 @@ function shrinkFinding(finding: FindingReport, options: CheckOptions, newRun: ()
   // A finding keeps its label, so that a misuse finding does not turn into a second legal-only one.
   const matches = (f: Finding): boolean => f.kind === finding.kind && f.id === finding.id && f.legalOnly === finding.legalOnly;
   let executions = 0;
-  const property = fc.property(stepCommands(options.maxSteps, options.misuseRate), (commands) => {
+  const scope = scopeOf(options.policy?.profile ?? FULL_POLICY.profile);
+  const property = fc.property(stepCommands(options.maxSteps, options.misuseRate, scope), (commands) => {
     if (++executions > budget + 1) return;
     const run = newRun();
     try {

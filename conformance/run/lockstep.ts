@@ -7,6 +7,7 @@ import type { SchedulerFactory } from '../../spec/api.js';
 import type { AbstractState, Config, Step, StepResult, TraceStepRecord } from '../../spec/schema.js';
 import { LwktModel, checkInvariants } from '../../model/index.js';
 import { createGuarded, describeThrown, type GuardedImplementation } from '../adapters/guard.js';
+import { comparableResults, comparableState, comparesState, FULL_POLICY, type ComparisonPolicy } from '../profiles/compare.js';
 import { capDifferences, diffValues } from './diff.js';
 
 /** An invariant failure, or a panic reached by legal steps alone. */
@@ -35,6 +36,15 @@ export interface RecordedStep extends TraceStepRecord {
 export interface LockstepOptions {
   /** Record a panic reached by legal steps alone as a finding. */
   readonly legalPanicsAreFindings?: boolean;
+  /** Comparison policy: the profile's parts of results and states, within the implementation's capabilities (default: everything). */
+  readonly policy?: ComparisonPolicy;
+}
+
+/** An invariant that failed on the implementation's state but held on the model's after the same step. */
+export interface ImplInvariantFailure {
+  readonly stepIndex: number;
+  readonly id: string;
+  readonly message: string;
 }
 
 export class LockstepRun {
@@ -44,6 +54,8 @@ export class LockstepRun {
   /** Invariant id to the number of steps after which it failed. */
   readonly invariantFailures = new Map<string, number>();
   invariantChecks = 0;
+  /** Checks of the invariant catalogue on the implementation's snapshots, and the failures the model's state did not share. */
+  readonly implInvariants: { checks: number; readonly failures: ImplInvariantFailure[] } = { checks: 0, failures: [] };
   firstDifference: { stepIndex: number; differences: string[] } | null = null;
   end: RunEnd | null = null;
   /** Rare states reached, for the coverage report. */
@@ -53,8 +65,13 @@ export class LockstepRun {
   state: AbstractState;
   private readonly impl: GuardedImplementation | null;
   private misuseSeen = false;
+  private readonly policy: ComparisonPolicy;
+  /** The implementation's state fetched by the last comparison, or null, and whether it differed from the model's. */
+  private implState: AbstractState | null = null;
+  private implStateDiffers = false;
 
   constructor(readonly config: Config, factory: SchedulerFactory, private readonly options: LockstepOptions = {}) {
+    this.policy = options.policy ?? FULL_POLICY;
     this.model = new LwktModel(config);
     this.state = this.model.snapshot();
     const booted = createGuarded(() => factory(config));
@@ -99,7 +116,7 @@ export class LockstepRun {
     const implResult = impl.step(step);
     const differences: string[] = [];
     if (!implResult.ok) differences.push(implResult.error);
-    else differences.push(...diffValues(modelResult, implResult.value, 'result'));
+    else differences.push(...diffValues(...comparableResults(modelResult, implResult.value, this.policy), 'result'));
 
     // A panic or limit freezes the machine in the middle of a call, where the
     // between-steps invariants do not apply.
@@ -110,6 +127,7 @@ export class LockstepRun {
     // lists (and intrusive lists) cannot, so only results and running threads compare.
     const corrupted = failed.some((id) => findInvariant(id)?.class === 'structure');
     differences.push(...this.compareMachines(differences, impl, !corrupted));
+    if (!stopped && !corrupted) this.checkImplInvariants(stepIndex, failed);
 
     this.noteReached();
     const implRunning = impl.running();
@@ -126,17 +144,50 @@ export class LockstepRun {
    */
   private compareMachines(prior: readonly string[], impl: GuardedImplementation, withState: boolean): string[] {
     const out: string[] = [];
+    this.implState = null;
+    // After the implementation failed the step, its running threads and state tell nothing more.
+    if (prior.length > 0 && prior[0]!.startsWith('implementation')) return out;
     const running = impl.running();
     if (!running.ok) out.push(running.error);
     else out.push(...diffValues(this.model.running(), running.value, 'running'));
-    if (prior.length > 0 && prior[0]!.startsWith('implementation')) return out;
-    if (!withState) return out;
+    if (!withState || !comparesState(this.policy)) return out;
 
     const snapshot = impl.snapshot();
     if (snapshot === null) return out;
-    if (!snapshot.ok) out.push(snapshot.error);
-    else out.push(...diffValues(this.state, snapshot.value, 'state'));
+    if (!snapshot.ok) {
+      out.push(snapshot.error);
+      return out;
+    }
+    this.implState = snapshot.value;
+    const stateDifferences = diffValues(comparableState(this.state, this.policy), comparableState(snapshot.value, this.policy), 'state');
+    this.implStateDiffers = stateDifferences.length > 0;
+    out.push(...stateDifferences);
     return out;
+  }
+
+  /**
+   * Checks the invariant catalogue on the implementation's state, when the
+   * profile compares whole states, and keeps each failure that the model's
+   * state (`modelFailed`) did not have after the same step.
+   */
+  private checkImplInvariants(stepIndex: number, modelFailed: readonly string[]): void {
+    if (this.implState === null || this.policy.profile.state !== 'full') return;
+    // Invariants are a function of the state, so a state equal to the model's fails exactly where the model's did.
+    if (!this.implStateDiffers) {
+      this.implInvariants.checks++;
+      return;
+    }
+    let failures: ReturnType<typeof checkInvariants>;
+    try {
+      failures = checkInvariants(this.implState);
+    } catch {
+      // A state the checker cannot index differs from the model's, which the state comparison already reports.
+      return;
+    }
+    this.implInvariants.checks++;
+    for (const f of failures) {
+      if (!modelFailed.includes(f.id)) this.implInvariants.failures.push({ stepIndex, id: f.id, message: f.message });
+    }
   }
 
   /** Tracks the deepest td_preempted chain and MP lock hand-overs between cpus. */

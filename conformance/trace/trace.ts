@@ -9,6 +9,7 @@ import type { SchedulerFactory } from '../../spec/api.js';
 import { STEP_CALLS, Trace, type Config } from '../../spec/schema.js';
 import { validateStep } from '../../model/index.js';
 import { judgeStep } from '../generate/legality.js';
+import type { ComparisonPolicy } from '../profiles/compare.js';
 import { InputError } from '../run/errors.js';
 import { LockstepRun } from '../run/lockstep.js';
 import { TOOL_VERSION } from '../run/version.js';
@@ -104,9 +105,11 @@ export interface ReplayResult {
   readonly verdict: Verdict;
 }
 
-/** Re-runs the steps of `trace` on the model and `factory`'s implementation. */
-export function replayTrace(trace: Trace, factory: SchedulerFactory, implementation: string, file = 'trace'): ReplayResult {
-  const run = new LockstepRun(checkedConfig(trace.config, file), factory);
+/** Re-runs the steps of `trace` on the model and `factory`'s implementation, comparing what `policy` lists (default: everything). */
+export function replayTrace(
+  trace: Trace, factory: SchedulerFactory, implementation: string, file = 'trace', policy?: ComparisonPolicy,
+): ReplayResult {
+  const run = new LockstepRun(checkedConfig(trace.config, file), factory, policy === undefined ? {} : { policy });
   for (const [i, record] of trace.steps.entries()) {
     const end = run.end;
     if (end !== null && (end.kind === 'panic' || end.kind === 'limit')) {
