@@ -44,7 +44,7 @@ export class LwktModel implements SchedulerImplementation {
 
 export const createModel: SchedulerFactory = (config) => new LwktModel(config);
 
-export { validateStep } from './validate.js';
+export { checkStepShape, validateStep } from './validate.js';
 export { checkInvariants } from './invariants.js';
 export type { InvariantFailure } from './invariants.js';
 export type { ModelCoverage } from './coverage.js';

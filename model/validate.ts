@@ -46,7 +46,7 @@ function existing(ids: readonly number[], singular: string, plural: string): str
 }
 
 /** Checks the step object against its schema and names the offending field on failure. */
-function checkShape(step: unknown): string | null {
+export function checkStepShape(step: unknown): string | null {
   if (stepChecker.Check(step)) return null;
 
   const call = typeof step === 'object' && step !== null ? (step as { call?: unknown }).call : undefined;
@@ -123,7 +123,7 @@ function checkSpinning(state: AbstractState, step: Step): string | null {
  * else a message that names the offending value and how to fix it.
  */
 export function validateStep(state: AbstractState, step: Step): string | null {
-  const shape = checkShape(step);
+  const shape = checkStepShape(step);
   if (shape !== null) return shape;
 
   // NOTE: a step that ends with a model limit also stops the machine, but the

@@ -396,7 +396,16 @@ export const Trace = Type.Object(
       Type.Null(),
       Type.Object({ stepIndex: Nat, differences: Type.Array(Type.String()) }, { additionalProperties: false }),
     ]),
-    findings: Type.Array(Type.Object({ stepIndex: Nat, invariant: Type.String() }, { additionalProperties: false })),
+    findings: Type.Array(
+      Type.Object(
+        {
+          stepIndex: Nat,
+          kind: Type.Union([Type.Literal('invariant'), Type.Literal('panic')]),
+          id: Type.String({ description: 'invariant id, or the assertion id of a panic reached by legal steps only' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     steps: Type.Array(TraceStepRecord),
   },
   { additionalProperties: false },

@@ -17,10 +17,11 @@ import { DEFAULT_MAX_SHRINK_RUNS, runCheck, type CheckResult } from '../run/chec
 import { formatVerdicts } from '../run/verdicts.js';
 import { InputError } from '../run/errors.js';
 import { TOOL_VERSION } from '../run/version.js';
-import { loadTrace, replayTrace, saveTrace } from '../trace/trace.js';
+import { checkTraceDirectory, loadTrace, replayTrace, saveTrace } from '../trace/trace.js';
 import { renderTrace } from '../trace/table.js';
 import { parseCpus, parseRate, parseWholeNumber } from './options.js';
 import { checkJson, describeConfig, formatCoverage, type SavedFiles } from './report.js';
+import { plural } from '../run/plural.js';
 
 export const EXIT_CONFORMS = 0;
 export const EXIT_COUNTEREXAMPLE = 1;
@@ -107,6 +108,7 @@ async function check(flags: CheckFlags, io: CliIo): Promise<number> {
   const runs = parseWholeNumber('--runs', flags.runs, 1);
   const maxSteps = parseWholeNumber('--max-steps', flags.maxSteps, 1, 10_000);
   const maxShrinkRuns = parseWholeNumber('--max-shrink-runs', flags.maxShrinkRuns, 0);
+  checkTraceDirectory(flags.out);
   const exec = flags.exec === undefined ? null : openExecSession(flags.exec, flags.stepTimeout);
   // Reports, traces and trace file names call a program checked with --exec by EXEC_LABEL.
   if (exec !== null) flags.impl = EXEC_LABEL;
@@ -155,20 +157,20 @@ function checkText(
 ): string {
   const out: string[] = [
     TOOL_VERSION,
-    `check ${h.implementation} against the model under profile ${h.profile}: seed ${h.seed}, ${h.runs} runs of up to ${h.maxSteps} steps, misuse rate ${h.misuseRate}, ${describeConfig(h.config)}`,
+    `check ${h.implementation} against the model under profile ${h.profile}: seed ${h.seed}, ${plural(h.runs, 'run')} of up to ${plural(h.maxSteps, 'step')}, misuse rate ${h.misuseRate}, ${describeConfig(h.config)}`,
   ];
   const cx = result.counterexample;
   if (cx === null) {
-    out.push(`conforms: ${result.runs} runs, ${result.coverage.steps} steps, no difference`);
+    out.push(`conforms: ${plural(result.runs, 'run')}, ${plural(result.coverage.steps, 'step')}, no difference`);
   } else {
     const first = cx.trace.firstDifference;
     out.push(
-      `counterexample: run ${cx.run} diverged after ${cx.originalSteps} steps; shrunk ${cx.shrinks} times to ${cx.trace.steps.length} steps`,
+      `counterexample: run ${cx.run} diverged after ${plural(cx.originalSteps, 'step')}; shrunk ${plural(cx.shrinks, 'time')} to ${plural(cx.trace.steps.length, 'step')}`,
       `first difference at step ${first?.stepIndex ?? 0}:`,
       ...(first?.differences ?? []).map((d) => `  ${d}`),
       `trace saved to ${files.counterexample}${cx.trace.path === undefined ? '' : ` (fast-check path ${cx.trace.path})`}`,
       renderTrace(cx.trace),
-      `replay with: lwkt-conformance replay ${files.counterexample}`,
+      `replay with: npx lwkt-conformance replay ${files.counterexample}`,
     );
   }
   out.push(...findingLines(result, files), ...formatCoverage(result.coverage), ...formatVerdicts(result.verdicts));
@@ -216,7 +218,7 @@ async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<numb
     const misuse = run.steps.map((s) => s.misuse);
     io.stdout([
       TOOL_VERSION,
-      `replay ${file}: ${replayed.steps.length} steps, ${implementation} against the model, ${describeConfig(trace.config)}`,
+      `replay ${file}: ${plural(replayed.steps.length, 'step')}, ${implementation} against the model, ${describeConfig(trace.config)}`,
       renderTrace(replayed, misuse),
       `verdict: ${verdict} (saved verdict: ${trace.verdict}${same ? ', same' : ', DIFFERENT'})`,
       ...(replayed.firstDifference === null ? [] : [`first difference at step ${replayed.firstDifference.stepIndex}:`, ...replayed.firstDifference.differences.map((d) => `  ${d}`)]),
@@ -226,7 +228,7 @@ async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<numb
   return verdict === 'counterexample' ? EXIT_COUNTEREXAMPLE : EXIT_CONFORMS;
 }
 
-function buildProgram(io: CliIo, exit: { code: number }): Command {
+function buildProgram(io: CliIo, exit: { code: number }, implementationNames: readonly string[]): Command {
   const program = new Command('lwkt-conformance')
     .description('Check an implementation of the DragonFly BSD LWKT scheduler (lwkt_thread.c rev 1.71) against its reference model.\nExit status: 0 conforms, 1 counterexample found, 2 usage or input error, 3 internal error.')
     .version(TOOL_VERSION, '-V, --version')
@@ -234,7 +236,7 @@ function buildProgram(io: CliIo, exit: { code: number }): Command {
     .configureOutput({
       writeOut: io.stdout,
       writeErr: io.stderr,
-      outputError: (text, write) => write(`lwkt-conformance: ${text.replace(/^error: /, '').trim()}; see 'lwkt-conformance --help'\n`),
+      outputError: (text, write) => write(`lwkt-conformance: ${text.replace(/^error: /, '').trim().replace(/\.$/, '')}; see 'lwkt-conformance --help'\n`),
     });
 
   program.command('check')
@@ -245,9 +247,9 @@ function buildProgram(io: CliIo, exit: { code: number }): Command {
     .option('--cpus <n>', 'number of cpus, 1 to 4 (default: 2, or 1 with --no-smp)')
     .option('--no-smp', 'kernel built without options SMP (needs --cpus 1)')
     .option('--no-invariants', 'kernel built without options INVARIANTS (KASSERT and KKASSERT compiled out)')
-    .option('--untimely-switch', 'set sysctl lwkt.untimely_switch')
-    .option('--panic-on-cscount', 'set sysctl lwkt.panic_on_cscount')
-    .option('--impl <name>', 'implementation under test (impl, model, or a planted fault)', 'impl')
+    .option('--untimely-switch', 'set sysctl lwkt.untimely_switch: leaving the outermost critical section may switch threads')
+    .option('--panic-on-cscount', 'set sysctl lwkt.panic_on_cscount: lwkt_switch panics while the thread masters a cpusync')
+    .option('--impl <name>', `implementation under test: ${implementationNames.join(', ')}`, 'impl')
     .option('--profile <name>', 'conformance profile: the calls generated, the configurations allowed and what is compared (up-scheduling, preemption, smp, mplock-tokens, full)', DEFAULT_PROFILE)
     .option('--misuse-rate <x>', 'average fraction of generated steps that misuse the API, 0 to 1 (up to 0.5, half the runs are legal only and the rest carry twice the rate); default 0.03, and 0 under a profile without assertions')
     .addOption(new Option('--max-shrink-runs <n>', 'runs spent on shrinking a counterexample').default(String(DEFAULT_MAX_SHRINK_RUNS)))
@@ -276,7 +278,8 @@ function buildProgram(io: CliIo, exit: { code: number }): Command {
 /** Runs the CLI on `argv` (arguments after the program name) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const exit = { code: EXIT_CONFORMS };
-  const program = buildProgram(io, exit);
+  const implementationNames = (await listImplementations()).map((r) => r.name);
+  const program = buildProgram(io, exit, implementationNames);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit.code;

@@ -2,6 +2,7 @@
 import type { CoverageReport } from '../run/coverage.js';
 import type { CheckResult } from '../run/check.js';
 import type { Config } from '../../spec/schema.js';
+import { plural } from '../run/plural.js';
 
 /** Lays out `name count` pairs in lines of at most `width` characters. */
 function pairs(entries: readonly (readonly [string, number])[], width = 100): string[] {
@@ -38,7 +39,7 @@ export function formatCoverage(c: CoverageReport): string[] {
   const uncalled = c.seedFunctions.filter((f) => f.calls === 0).map((f) => f.name);
   const misuseRatio = c.steps === 0 ? 0 : (100 * c.misuseSteps) / c.steps;
   return [
-    `coverage over ${c.runs} runs, ${c.steps} steps run (${c.misuseSteps} misuse, ${misuseRatio.toFixed(1)}% of the steps run)`,
+    `coverage over ${plural(c.runs, 'run')}, ${plural(c.steps, 'step')} run (${c.misuseSteps} misuse, ${misuseRatio.toFixed(1)}% of the steps run)`,
     `  run ends: ${Object.entries(c.runEnds).map(([k, n]) => `${k} ${n}`).join(', ')}`,
     `  reached: switches ${c.reached.switch_count}, preemptions ${c.reached.preempt_hit} (missed ${c.reached.preempt_miss}, weird ${c.reached.preempt_weird}), deepest preemption chain ${c.reached.maxPreemptDepth}, MP lock hand-overs between cpus ${c.reached.mplockHandovers}, lwkt_block with a stale generation ${c.reached.staleBlocks}`,
     `  seed functions called: ${called} of ${c.seedFunctions.length}${uncalled.length > 0 ? ` (never: ${uncalled.join(', ')})` : ''}`,

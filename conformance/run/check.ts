@@ -117,8 +117,11 @@ function noteFindings(run: LockstepRun, runNumber: number, options: CheckOptions
   const seenInRun = new Set<string>();
   for (const f of run.findings) {
     const key = `${f.kind}:${f.id}:${f.legalOnly ? 'legal' : 'misuse'}`;
-    if (out.has(key) || seenInRun.has(f.id)) continue;
+    // Only a run's first occurrence counts: an intent invariant keeps failing on
+    // later steps, which may come after a misuse step and would carry the wrong label.
+    if (seenInRun.has(f.id)) continue;
     seenInRun.add(f.id);
+    if (out.has(key)) continue;
     const trace = buildTrace(run, { implementation: options.implementation, seed: options.seed }, f.stepIndex + 1);
     out.set(key, { ...f, run: runNumber, trace });
   }

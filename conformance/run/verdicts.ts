@@ -12,6 +12,7 @@ import { ASSERTIONS, INVARIANTS, type AssertionSite } from '../../spec/catalogue
 import { STEP_CALLS, type Config, type TraceStepRecord } from '../../spec/schema.js';
 import type { ComparisonPolicy } from '../profiles/compare.js';
 import type { LockstepRun } from './lockstep.js';
+import { plural } from './plural.js';
 
 export const VERDICTS = ['PASS', 'FAIL', 'UNRESOLVED', 'UNSUPPORTED', 'UNTESTED'] as const;
 export type RequirementVerdict = (typeof VERDICTS)[number];
@@ -123,7 +124,7 @@ export class VerdictCollector {
   /** Verdict of a requirement in scope that no run reached. */
   private unreached(requirement: string, kind: RequirementKind): VerdictRow {
     if (this.stopped !== null) return { requirement, kind, verdict: 'UNRESOLVED', detail: this.stopped };
-    return { requirement, kind, verdict: 'UNTESTED', detail: `not reached in ${this.runs} runs` };
+    return { requirement, kind, verdict: 'UNTESTED', detail: `not reached in ${plural(this.runs, 'run')}` };
   }
 
   private assertionVerdict(a: AssertionSite, policy: ComparisonPolicy, config: Config): VerdictRow {

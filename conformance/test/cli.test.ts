@@ -43,6 +43,26 @@ describe('cli usage errors', () => {
     expectUsageError(await runCli(['replay', file]), `trace file ${file} not found`);
   });
 
+  it('rejects a trace step with a negative cpu', async () => {
+    const file = writeJson(tempDir(), 'negative-cpu.json', minimalTrace({ cpu: -1, call: 'lwkt_switch' }));
+    expectUsageError(await runCli(['replay', file]), "step 0: step 'lwkt_switch' has an invalid field /cpu");
+  });
+
+  it('rejects a trace step missing a field', async () => {
+    const file = writeJson(tempDir(), 'missing-td.json', minimalTrace({ cpu: 0, call: 'lwkt_schedule' }));
+    expectUsageError(await runCli(['replay', file]), "step 0: step 'lwkt_schedule' is missing field /td");
+  });
+
+  it('rejects a directory as trace file', async () => {
+    const dir = tempDir();
+    expectUsageError(await runCli(['replay', dir]), `trace file ${dir} is a directory`);
+  });
+
+  it('rejects --out naming a file', async () => {
+    const file = writeJson(tempDir(), 'taken.json', '{}');
+    expectUsageError(await runCli(['check', '--impl', 'model', '--runs', '1', '--out', file]), `--out ${file} is a file, not a directory`);
+  });
+
   it('rejects a malformed trace file', async () => {
     const file = writeJson(tempDir(), 'bad.json', '{"schema": ');
     expectUsageError(await runCli(['replay', file]), 'is not valid JSON');
@@ -120,6 +140,21 @@ describe('cli check and replay', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain('verdict: finding (saved verdict: finding, same)');
     }
+  });
+
+  it('replays a legal-only panic as a finding', async () => {
+    // Witness of finding F3 in spec/findings.md: legal steps that end in the reltoken.not-owned panic.
+    const markdown = readFileSync(join(import.meta.dirname, '../../spec/findings.md'), 'utf8');
+    const section = markdown.slice(markdown.indexOf('### F3.'), markdown.indexOf('### F4.'));
+    const block = section.slice(section.indexOf('```json') + '```json'.length, section.indexOf('```', section.indexOf('```json') + 7));
+    const steps = JSON.parse(block) as unknown[];
+    const trace = { ...minimalTrace(), implementation: 'impl', verdict: 'finding', steps: steps.map((step) => ({ step, model: { status: 'returned', completed: [], printed: [] }, running: [], differences: [], invariantsFailed: [] })) };
+    const file = writeJson(tempDir(), 'panic-finding.json', trace);
+
+    const run = await runCli(['replay', file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verdict: finding (saved verdict: finding, same)');
+    expect(run.stdout).toContain('reltoken.not-owned');
   });
 
   it('replays a fault counterexample with its verdict', async () => {
