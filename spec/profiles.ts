@@ -19,6 +19,9 @@ export interface Profile {
   readonly cpus: readonly number[];
   readonly smp: readonly boolean[];
   readonly invariants: readonly boolean[];
+  /** Allowed values of the sysctls lwkt.untimely_switch and lwkt.panic_on_cscount. */
+  readonly untimelySwitch: readonly boolean[];
+  readonly panicOnCscount: readonly boolean[];
   /** Whether misuse steps are generated and panic ids compared. */
   readonly assertions: boolean;
   readonly state: StateProjection;
@@ -59,6 +62,8 @@ export const PROFILES: readonly Profile[] = [
     cpus: [1],
     smp: [false],
     invariants: [true],
+    untimelySwitch: [false],
+    panicOnCscount: [false],
     assertions: false,
     state: 'scheduling',
   },
@@ -73,6 +78,8 @@ export const PROFILES: readonly Profile[] = [
     cpus: [1],
     smp: [false],
     invariants: [true],
+    untimelySwitch: [false],
+    panicOnCscount: [false],
     assertions: false,
     state: 'full',
   },
@@ -85,6 +92,8 @@ export const PROFILES: readonly Profile[] = [
     cpus: [1, 2, 3, 4],
     smp: [true, false],
     invariants: [true],
+    untimelySwitch: [false],
+    panicOnCscount: [false],
     assertions: false,
     state: 'full',
   },
@@ -97,6 +106,8 @@ export const PROFILES: readonly Profile[] = [
     cpus: [1, 2, 3, 4],
     smp: [true, false],
     invariants: [true],
+    untimelySwitch: [false],
+    panicOnCscount: [false],
     assertions: false,
     state: 'full',
   },
@@ -111,6 +122,8 @@ export const PROFILES: readonly Profile[] = [
     cpus: [1, 2, 3, 4],
     smp: [true, false],
     invariants: [true, false],
+    untimelySwitch: [false, true],
+    panicOnCscount: [false, true],
     assertions: true,
     state: 'full',
   },

@@ -388,6 +388,7 @@ export const Trace = Type.Object(
     tool: Type.String(),
     config: Config,
     implementation: Type.String({ description: 'name of the implementation under test' }),
+    profile: Type.Optional(Type.String({ description: 'conformance profile of the run (spec/profiles.ts); full when absent' })),
     exec: Type.Optional(ExecRecord),
     seed: Type.Integer(),
     path: Type.Optional(Type.String({ description: 'fast-check replay path of the failing run' })),

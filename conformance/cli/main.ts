@@ -188,7 +188,7 @@ function findingLines(result: CheckResult, files: SavedFiles): string[] {
   return lines;
 }
 
-interface ReplayFlags { impl?: string; json?: boolean; profile: string; exec?: string; stepTimeout: string }
+interface ReplayFlags { impl?: string; json?: boolean; profile?: string; exec?: string; stepTimeout: string }
 
 async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<number> {
   const trace = loadTrace(file);
@@ -199,7 +199,8 @@ async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<numb
   const implementation = exec === null ? flags.impl ?? trace.implementation : EXEC_LABEL;
   let replayedRun;
   try {
-    const policy = exec === null ? await comparisonPolicy(flags.profile, implementation) : execPolicy(exec, flags.profile);
+    const profile = flags.profile ?? trace.profile ?? DEFAULT_PROFILE;
+    const policy = exec === null ? await comparisonPolicy(profile, implementation) : execPolicy(exec, profile);
     checkTraceInProfile(trace, policy.profile, file);
     replayedRun = exec === null
       ? replayTrace(trace, await loadFactory(implementation), implementation, file, policy)
@@ -265,7 +266,7 @@ function buildProgram(io: CliIo, exit: { code: number }, implementationNames: re
     .description('re-run the steps of a saved trace on the model and an implementation and print the verdict')
     .argument('<trace>', 'trace file (JSON) saved by check')
     .option('--impl <name>', 'implementation to replay against (default: the one named in the trace)')
-    .option('--profile <name>', 'conformance profile whose comparisons the replay makes (traces do not record it)', DEFAULT_PROFILE)
+    .option('--profile <name>', 'conformance profile whose comparisons the replay makes (default: the one recorded in the trace, else full)')
     .option('--json', 'print a machine-readable report on stdout')
     .addOption(new Option('--exec <command>', 'replay against a program that speaks the line protocol of spec/protocol.md').conflicts('impl'))
     .option('--step-timeout <seconds>', 'with --exec: seconds the program gets for each response before its process group is killed', DEFAULT_STEP_TIMEOUT)

@@ -68,15 +68,21 @@ export function profileConfig(profile: Profile, request: ConfigRequest, capabili
     throw outsideProfile('--no-invariants', profile, 'only kernels built with INVARIANTS', (p) => p.invariants.includes(false));
   }
 
-  // NOTE: spec/profiles.ts names no sysctls, so every profile accepts both. With lwkt.untimely_switch
-  // an up-scheduling run can switch inside lwkt_yield_quick, which that profile's calls never make directly.
+  // Only the full profile sets the sysctls: with lwkt.untimely_switch, leaving a critical section can switch threads.
+  if (!profile.untimelySwitch.includes(request.untimelySwitch)) {
+    throw outsideProfile('--untimely-switch', profile, 'only the default lwkt.untimely_switch=0', (p) => p.untimelySwitch.includes(true));
+  }
+  if (!profile.panicOnCscount.includes(request.panicOnCscount)) {
+    throw outsideProfile('--panic-on-cscount', profile, 'only the default lwkt.panic_on_cscount=0', (p) => p.panicOnCscount.includes(true));
+  }
   return { ncpus, smp, invariants, untimelySwitch: request.untimelySwitch, panicOnCscount: request.panicOnCscount };
 }
 
 /** Rejects a saved trace whose configuration or steps lie outside `profile`, since its comparisons would not apply. */
 export function checkTraceInProfile(trace: Trace, profile: Profile, file: string): void {
   const c = trace.config;
-  if (!profile.cpus.includes(c.ncpus) || !profile.smp.includes(c.smp) || !profile.invariants.includes(c.invariants)) {
+  const sysctlsAllowed = profile.untimelySwitch.includes(c.untimelySwitch) && profile.panicOnCscount.includes(c.panicOnCscount);
+  if (!profile.cpus.includes(c.ncpus) || !profile.smp.includes(c.smp) || !profile.invariants.includes(c.invariants) || !sysctlsAllowed) {
     throw new InputError(`trace file ${file}: its config (${c.ncpus} cpus, smp ${c.smp}, invariants ${c.invariants}) is outside profile ${profile.name}; replay it with --profile full`);
   }
   const outside = trace.steps.findIndex((r) => !profile.calls.includes(r.step.call));

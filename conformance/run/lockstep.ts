@@ -65,7 +65,7 @@ export class LockstepRun {
   state: AbstractState;
   private readonly impl: GuardedImplementation | null;
   private misuseSeen = false;
-  private readonly policy: ComparisonPolicy;
+  readonly policy: ComparisonPolicy;
   /** The implementation's state fetched by the last comparison, or null, and whether it differed from the model's. */
   private implState: AbstractState | null = null;
   private implStateDiffers = false;

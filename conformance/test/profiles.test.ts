@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findProfile, PROFILES, type Profile } from '../../spec/profiles.js';
@@ -105,6 +107,17 @@ describe('profile configuration', () => {
       expect(p.invariants).toContain(config.invariants);
       if (r.cpus !== undefined) expect(config.ncpus).toBe(r.cpus);
     }), { numRuns: 200 });
+  });
+
+  it('sets the sysctls only under full', () => {
+    for (const p of PROFILES) {
+      const request = { ...NO_OPTIONS, untimelySwitch: true };
+      if (p.name === 'full') {
+        expect(profileConfig(p, request, IN_PROCESS_CAPABILITIES).untimelySwitch).toBe(true);
+      } else {
+        expect(() => profileConfig(p, request, IN_PROCESS_CAPABILITIES)).toThrow(`--untimely-switch is outside profile ${p.name}`);
+      }
+    }
   });
 
   it('rejects an unclaimed profile', () => {
@@ -253,5 +266,19 @@ describe('check --profile', () => {
     const run = await runCli(['check', '--profile', 'smp-plus']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--profile smp-plus is not a known profile; use one of: up-scheduling, preemption, smp, mplock-tokens, full');
+  });
+});
+
+describe('profile in traces', () => {
+  it('is recorded and reused by replay', async () => {
+    const dir = tempDir();
+    const found = await runCli(['check', '--impl', 'fault-runqmask-empty', '--profile', 'up-scheduling', '--runs', '20', '--out', dir]);
+    expect(found.code).toBe(1);
+    const file = join(dir, 'counterexample-fault-runqmask-empty-seed11.json');
+    expect(JSON.parse(readFileSync(file, 'utf8')).profile).toBe('up-scheduling');
+
+    const replayed = await runCli(['replay', file]);
+    expect(replayed.code).toBe(1);
+    expect(replayed.stdout).toContain('verdict: counterexample (saved verdict: counterexample, same)');
   });
 });

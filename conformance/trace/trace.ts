@@ -42,6 +42,7 @@ export function buildTrace(run: LockstepRun, meta: TraceMeta, length = run.steps
     tool: TOOL_VERSION,
     config: run.config,
     implementation: meta.implementation,
+    profile: run.policy.profile.name,
     seed: meta.seed,
     ...(meta.path === undefined ? {} : { path: meta.path }),
     verdict,
