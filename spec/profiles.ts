@@ -22,6 +22,12 @@ export interface Profile {
   /** Allowed values of the sysctls lwkt.untimely_switch and lwkt.panic_on_cscount. */
   readonly untimelySwitch: readonly boolean[];
   readonly panicOnCscount: readonly boolean[];
+  /**
+   * Whether lwkt_create steps may pass preemptable: true. A preemptable thread
+   * turns every schedule of it into lwkt_preempt (lwkt_thread.c:869), so only
+   * profiles with interrupts allow it.
+   */
+  readonly preemptableThreads: boolean;
   /** Whether misuse steps are generated and panic ids compared. */
   readonly assertions: boolean;
   readonly state: StateProjection;
@@ -64,6 +70,7 @@ export const PROFILES: readonly Profile[] = [
     invariants: [true],
     untimelySwitch: [false],
     panicOnCscount: [false],
+    preemptableThreads: false,
     assertions: false,
     state: 'scheduling',
   },
@@ -80,6 +87,7 @@ export const PROFILES: readonly Profile[] = [
     invariants: [true],
     untimelySwitch: [false],
     panicOnCscount: [false],
+    preemptableThreads: true,
     assertions: false,
     state: 'full',
   },
@@ -94,6 +102,7 @@ export const PROFILES: readonly Profile[] = [
     invariants: [true],
     untimelySwitch: [false],
     panicOnCscount: [false],
+    preemptableThreads: true,
     assertions: false,
     state: 'full',
   },
@@ -108,6 +117,7 @@ export const PROFILES: readonly Profile[] = [
     invariants: [true],
     untimelySwitch: [false],
     panicOnCscount: [false],
+    preemptableThreads: true,
     assertions: false,
     state: 'full',
   },
@@ -124,6 +134,7 @@ export const PROFILES: readonly Profile[] = [
     invariants: [true, false],
     untimelySwitch: [false, true],
     panicOnCscount: [false, true],
+    preemptableThreads: true,
     assertions: true,
     state: 'full',
   },

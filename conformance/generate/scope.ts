@@ -20,5 +20,5 @@ export const FULL_SCOPE: GeneratorScope = { calls: new Set(STEP_CALLS), preempta
 
 export function scopeOf(profile: Profile): GeneratorScope {
   const calls = new Set(profile.calls);
-  return { calls, preemptable: calls.has('intr') };
+  return { calls, preemptable: profile.preemptableThreads };
 }
