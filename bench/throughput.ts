@@ -9,6 +9,9 @@
 // shared machine affects both alike, and the report gives the median.
 //
 // Run: npx tsx bench/throughput.ts [--steps N] [--cpus N] [--rounds N] [--seed N]
+//        [--warmup N] [--verbose]
+// --warmup sets the untimed passes each side gets before the rounds (default 1);
+// --verbose prints the milliseconds of every round.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
@@ -25,6 +28,8 @@ interface Options {
   readonly cpus: number;
   readonly rounds: number;
   readonly seed: number;
+  readonly warmup: number;
+  readonly verbose: boolean;
 }
 
 function parseOptions(): Options {
@@ -34,6 +39,8 @@ function parseOptions(): Options {
       cpus: { type: 'string', default: '4' },
       rounds: { type: 'string', default: '7' },
       seed: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '1' },
+      verbose: { type: 'boolean', default: false },
     },
   });
   const number = (name: string, raw: string, min: number, max: number): number => {
@@ -49,6 +56,8 @@ function parseOptions(): Options {
     cpus: number('cpus', values.cpus, 1, 4),
     rounds: number('rounds', values.rounds, 1, 101),
     seed: number('seed', values.seed, 0, 2 ** 31 - 1),
+    warmup: number('warmup', values.warmup, 0, 1000),
+    verbose: values.verbose,
   };
 }
 
@@ -120,9 +129,11 @@ function main(): void {
     console.log(`WARNING: impl and model differ on ${divergent} steps of this workload; the ratio below compares different work`);
   }
 
-  // One untimed pass each lets the JIT compile both before measuring.
-  replay(createModel, config, segments);
-  replay(createImpl, config, segments);
+  // Untimed passes (one by default) let the JIT compile both before measuring.
+  for (let pass = 0; pass < options.warmup; pass++) {
+    replay(createModel, config, segments);
+    replay(createImpl, config, segments);
+  }
 
   const modelMs: number[] = [];
   const implMs: number[] = [];
@@ -133,6 +144,11 @@ function main(): void {
 
   const modelRate = steps / (median(modelMs) / 1000);
   const implRate = steps / (median(implMs) / 1000);
+  if (options.verbose) {
+    const list = (ms: number[]): string => ms.map((m) => m.toFixed(2)).join(' ');
+    console.log(`model round ms: ${list(modelMs)}`);
+    console.log(`impl round ms:  ${list(implMs)}`);
+  }
   const format = (rate: number): string => `${Math.round(rate).toLocaleString('en-US')} steps/s`;
   console.log(`model: ${format(modelRate)} (median of ${options.rounds} rounds)`);
   console.log(`impl:  ${format(implRate)} (median of ${options.rounds} rounds)`);

@@ -36,7 +36,9 @@ import {
   type Config,
   type SchedulerFactory,
   type SchedulerImplementation,
+  STEP_CALLS,
   type Step,
+  type StepCall,
   type StepOf,
   type StepResult,
 } from '../spec/index.js';
@@ -44,6 +46,12 @@ import { LwktEnv } from './env.js';
 import { FN, FN_NAMES, HAS_FRAME_TYPE, ST, STEP_FRAME_FN } from './frames.js';
 import { bsrl, NIL } from './lists.js';
 import { IPI, OK, StepStop, SUSP, procStatNumber } from './state.js';
+
+/** How runStep starts a step call: its frame fn code and its handler. */
+interface StepEntry {
+  readonly own: number;
+  readonly run: (impl: LwktImpl, step: Step, cur: number) => number;
+}
 
 export class LwktImpl extends LwktEnv implements SchedulerImplementation {
   readonly name: string = 'impl';
@@ -68,15 +76,19 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
    * the next call of `step`.
    */
   step(step: Step): StepResult {
-    this.completed.length = 0;
-    this.printed.length = 0;
+    // Setting `length` is a runtime call, so the arrays are cleared only when a step filled them.
+    if (this.completed.length !== 0) this.completed.length = 0;
+    if (this.printed.length !== 0) this.printed.length = 0;
     this.mycpu = step.cpu;
     this.switchCalls = 0;
     this.ipiSelfDepth = 0;
     this.exitSwitch = false;
     this.rv = null;
     try {
-      this.result = this.runStep(step);
+      // Steps of different calls have different shapes, so every read of a
+      // step property is a megamorphic load. `call` is read once, here, and
+      // each handler reads only the fields of its call.
+      this.result = this.runStep(step, step.call);
     } catch (e) {
       if (!(e instanceof StepStop)) throw e;
       // A limit met while unwinding leaves no partial frames behind.
@@ -86,7 +98,7 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
     return this.result;
   }
 
-  private runStep(step: Step): StepResult {
+  private runStep(step: Step, call: StepCall): StepResult {
     const gd = this.mycpu;
     const depth = this.frames.depth;
     const caller = this.curthread(gd);
@@ -95,7 +107,7 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
     let callerRet: number | null = null;
 
     this.xtd = caller;
-    if (step.call === 'spin') {
+    if (call === 'spin') {
       // The spinning call continues: the whole frame stack is that call.
       callerBase = 0;
       this.chainBase = depth[caller]! - 1;
@@ -109,10 +121,11 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
     } else {
       callerBase = depth[caller]!;
       this.chainBase = callerBase;
+      const entry = LwktImpl.DISPATCH.get(call)!;
       // An environment step on a spinning thread leaves the spinning call's name alone.
-      if (callerBase === 0) this.td_call[caller] = STEP_FRAME_FN[step.call];
-      if (this.call(step) !== OK) {
-        this.pushStepFrame(step);
+      if (callerBase === 0) this.td_call[caller] = entry.own;
+      if (entry.run(this, step, caller) !== OK) {
+        this.pushStepFrame(entry.own);
         this.finishUnwind(caller, this.chainBase);
       } else {
         callerDone = true;
@@ -160,14 +173,13 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
   }
 
   /**
-   * Pushes the bare frame of a suspended step call that has no frame type of
+   * Pushes the bare frame (fn code `own`) of a suspended step call that has no frame type of
    * its own; its rest only returns. A call with its own frame type has pushed it at
    * one of the points of the frame table, or pushes none when it was switched
    * out after its last statement (a crit_exit at its end).
    */
-  private pushStepFrame(step: Step): void {
+  private pushStepFrame(own: number): void {
     if (this.exitSwitch) return;
-    const own = STEP_FRAME_FN[step.call];
     if (!HAS_FRAME_TYPE[own]) this.pushFrame(own, ST.none);
   }
 
@@ -241,97 +253,126 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
     return this.lwkt_acquire_test(a, b);
   }
 
-  /** Runs the call of a step other than `spin` on mycpu; sets `rv` to its return value. */
-  private call(step: Step): number {
-    const gd = this.mycpu;
-    const cur = this.curthread(gd);
-    switch (step.call) {
-      case 'lwkt_switch': return this.lwkt_switch();
-      case 'lwkt_yield': return this.lwkt_yield();
-      case 'lwkt_yield_quick': return this.lwkt_yield_quick();
-      case 'lwkt_schedule_self': return this.lwkt_schedule_self(cur);
-      case 'lwkt_deschedule_self': return this.lwkt_deschedule_self(cur);
-      case 'lwkt_schedule': return this.lwkt_schedule(step.td);
-      case 'lwkt_deschedule': return this.lwkt_deschedule(step.td);
-      case 'lwkt_setpri': return this.lwkt_setpri(step.td, step.pri);
-      case 'lwkt_setpri_self': return this.lwkt_setpri_self(step.pri);
-      case 'lwkt_checkpri_self':
-        this.rv = this.lwkt_checkpri_self();
-        return OK;
-      case 'lwkt_create': return this.lwkt_create(step.target, step.tdflags, step.preemptable, step.comm);
-      case 'lwkt_alloc_thread': return this.lwkt_alloc_thread_step(step.stksize, step.target);
-      case 'lwkt_free_thread': return this.lwkt_free_thread(step.td);
-      case 'lwkt_hold':
-        this.lwkt_hold(step.td);
-        return OK;
-      case 'lwkt_rele':
-        this.lwkt_rele(step.td);
-        return OK;
-      case 'lwkt_wait_free': return this.lwkt_wait_free(step.td);
-      case 'lwkt_set_comm':
-        this.lwkt_set_comm(step.td, step.comm);
-        return OK;
-      case 'lwkt_wait_init':
-        this.rv = this.lwkt_wait_init();
-        return OK;
-      case 'lwkt_block': return this.lwkt_block(step.w, step.wmesg, step.gen);
-      case 'lwkt_signal': return this.lwkt_signal(step.w, step.count);
-      case 'lwkt_acquire': return this.lwkt_acquire(step.td);
-      case 'lwkt_setcpu_self': return this.lwkt_setcpu_self(step.target);
-      case 'lwkt_preempted_proc':
-        this.rv = this.lwkt_preempted_proc();
-        return OK;
-      case 'lwkt_exit': return this.lwkt_exit();
-      case 'crit_enter':
-        this.crit_enter();
-        return OK;
-      case 'crit_enter_quick':
-        this.crit_enter_quick(cur);
-        return OK;
-      case 'crit_enter_gd':
-        this.crit_enter_gd(gd);
-        return OK;
-      case 'crit_exit': return this.crit_exit();
-      case 'crit_exit_quick': return this.crit_exit_quick(cur);
-      case 'crit_exit_gd': return this.crit_exit_gd(gd);
-      case 'crit_exit_noyield':
-        this.crit_exit_noyield(cur);
-        return OK;
-      case 'get_mplock': return this.get_mplock();
-      case 'rel_mplock':
-        this.rel_mplock();
-        return OK;
-      case 'try_mplock':
-        this.rv = this.try_mplock();
-        return OK;
-      case 'lwkt_gettoken': return this.lwkt_gettokref(this.newTokref(step.tok));
-      case 'lwkt_trytoken':
-        this.rv = this.lwkt_trytokref(this.newTokref(step.tok));
-        return OK;
-      case 'lwkt_reltoken': return this.lwkt_reltoken_step(step.tok);
-      case 'splz': return this.splz();
-      case 'cpu_idle': return this.cpu_idle();
-      case 'cpusync_enter':
-        ++this.td_cscount[cur]!;
-        return OK;
-      case 'cpusync_exit':
-        --this.td_cscount[cur]!;
-        return OK;
-      case 'userenter':
-        this.td_release[cur] = 1;
-        return OK;
-      case 'intr': return this.intr(step.td);
-      case 'fastintr_switch': return this.fastintr_switch();
-      case 'ipi':
-        this.ipi();
-        return OK;
-      case 'set_proc':
-        this.set_proc(step);
-        return OK;
-      case 'spin':
-        throw new Error('spin is run by runStep');
-    }
-  }
+  /**
+   * The call of every step other than `spin`: runs it on mycpu, whose current
+   * thread is `cur`, sets `rv` to its return value, and returns OK or SUSP.
+   * The handlers call the seed functions through `impl`, so a subclass that
+   * overrides one of them is used.
+   */
+  private static readonly CALLS: { readonly [C in StepCall]: (impl: LwktImpl, step: StepOf<C>, cur: number) => number } = {
+    lwkt_switch: (impl) => impl.lwkt_switch(),
+    lwkt_yield: (impl) => impl.lwkt_yield(),
+    lwkt_yield_quick: (impl) => impl.lwkt_yield_quick(),
+    lwkt_schedule_self: (impl, _step, cur) => impl.lwkt_schedule_self(cur),
+    lwkt_deschedule_self: (impl, _step, cur) => impl.lwkt_deschedule_self(cur),
+    lwkt_schedule: (impl, step) => impl.lwkt_schedule(step.td),
+    lwkt_deschedule: (impl, step) => impl.lwkt_deschedule(step.td),
+    lwkt_setpri: (impl, step) => impl.lwkt_setpri(step.td, step.pri),
+    lwkt_setpri_self: (impl, step) => impl.lwkt_setpri_self(step.pri),
+    lwkt_checkpri_self: (impl) => {
+      impl.rv = impl.lwkt_checkpri_self();
+      return OK;
+    },
+    lwkt_create: (impl, step) => impl.lwkt_create(step.target, step.tdflags, step.preemptable, step.comm),
+    lwkt_alloc_thread: (impl, step) => impl.lwkt_alloc_thread_step(step.stksize, step.target),
+    lwkt_free_thread: (impl, step) => impl.lwkt_free_thread(step.td),
+    lwkt_hold: (impl, step) => {
+      impl.lwkt_hold(step.td);
+      return OK;
+    },
+    lwkt_rele: (impl, step) => {
+      impl.lwkt_rele(step.td);
+      return OK;
+    },
+    lwkt_wait_free: (impl, step) => impl.lwkt_wait_free(step.td),
+    lwkt_set_comm: (impl, step) => {
+      impl.lwkt_set_comm(step.td, step.comm);
+      return OK;
+    },
+    lwkt_wait_init: (impl) => {
+      impl.rv = impl.lwkt_wait_init();
+      return OK;
+    },
+    lwkt_block: (impl, step) => impl.lwkt_block(step.w, step.wmesg, step.gen),
+    lwkt_signal: (impl, step) => impl.lwkt_signal(step.w, step.count),
+    lwkt_acquire: (impl, step) => impl.lwkt_acquire(step.td),
+    lwkt_setcpu_self: (impl, step) => impl.lwkt_setcpu_self(step.target),
+    lwkt_preempted_proc: (impl) => {
+      impl.rv = impl.lwkt_preempted_proc();
+      return OK;
+    },
+    lwkt_exit: (impl) => impl.lwkt_exit(),
+    crit_enter: (impl) => {
+      impl.crit_enter();
+      return OK;
+    },
+    crit_enter_quick: (impl, _step, cur) => {
+      impl.crit_enter_quick(cur);
+      return OK;
+    },
+    crit_enter_gd: (impl) => {
+      impl.crit_enter_gd(impl.mycpu);
+      return OK;
+    },
+    crit_exit: (impl) => impl.crit_exit(),
+    crit_exit_quick: (impl, _step, cur) => impl.crit_exit_quick(cur),
+    crit_exit_gd: (impl) => impl.crit_exit_gd(impl.mycpu),
+    crit_exit_noyield: (impl, _step, cur) => {
+      impl.crit_exit_noyield(cur);
+      return OK;
+    },
+    get_mplock: (impl) => impl.get_mplock(),
+    rel_mplock: (impl) => {
+      impl.rel_mplock();
+      return OK;
+    },
+    try_mplock: (impl) => {
+      impl.rv = impl.try_mplock();
+      return OK;
+    },
+    lwkt_gettoken: (impl, step) => impl.lwkt_gettokref(impl.newTokref(step.tok)),
+    lwkt_trytoken: (impl, step) => {
+      impl.rv = impl.lwkt_trytokref(impl.newTokref(step.tok));
+      return OK;
+    },
+    lwkt_reltoken: (impl, step) => impl.lwkt_reltoken_step(step.tok),
+    splz: (impl) => impl.splz(),
+    cpu_idle: (impl) => impl.cpu_idle(),
+    cpusync_enter: (impl, _step, cur) => {
+      ++impl.td_cscount[cur]!;
+      return OK;
+    },
+    cpusync_exit: (impl, _step, cur) => {
+      --impl.td_cscount[cur]!;
+      return OK;
+    },
+    userenter: (impl, _step, cur) => {
+      impl.td_release[cur] = 1;
+      return OK;
+    },
+    intr: (impl, step) => impl.intr(step.td),
+    fastintr_switch: (impl) => impl.fastintr_switch(),
+    ipi: (impl) => {
+      impl.ipi();
+      return OK;
+    },
+    set_proc: (impl, step) => {
+      impl.set_proc(step);
+      return OK;
+    },
+    spin: () => {
+      throw new Error('spin is run by runStep');
+    },
+  };
+
+  /**
+   * Frame fn code and handler of each step call, found with one Map lookup
+   * per step. V8 finds a string key in a Map faster than it runs a switch over
+   * fifty strings or loads a property named by a varying string.
+   */
+  private static readonly DISPATCH: ReadonlyMap<string, StepEntry> = new Map(
+    STEP_CALLS.map((c) => [c, { own: STEP_FRAME_FN.get(c)!, run: LwktImpl.CALLS[c] as StepEntry['run'] }]),
+  );
 
   // =========================================================================
   // Run queue helpers (lwkt_thread.c:126-150) are _lwkt_dequeue and

@@ -1,11 +1,12 @@
 // Fixed-size data structures of the optimized LWKT implementation: intrusive
 // thread lists kept in typed arrays, the per-pair IPI FIFOs, a per-CPU thread
 // bitset and the bit search the scheduler uses. Nothing here allocates after
-// construction.
+// construction, except when a family of lists grows to more elements.
 //
 // The kernel structures they stand for are those of DragonFly BSD
 // sys/kern/lwkt_thread.c rev 1.71 and the headers it includes: TAILQs linked
 // through td_threadq and td_allq, and struct lwkt_ipiq.
+import { Arena } from './arena.js';
 
 /** Sentinel for "no element" in every index array. */
 export const NIL = -1;
@@ -31,18 +32,25 @@ export function bsfl(x: number): number {
  * stays consistent instead of building a cycle.
  */
 export class IntrusiveLists {
-  readonly next: Int32Array;
-  readonly prev: Int32Array;
-  readonly on: Int32Array;
+  next: Int32Array;
+  prev: Int32Array;
+  on: Int32Array;
   readonly head: Int32Array;
   readonly tail: Int32Array;
 
-  constructor(elements: number, lists: number) {
-    this.next = new Int32Array(elements).fill(NIL);
-    this.prev = new Int32Array(elements).fill(NIL);
-    this.on = new Int32Array(elements).fill(NIL);
-    this.head = new Int32Array(lists).fill(NIL);
-    this.tail = new Int32Array(lists).fill(NIL);
+  constructor(elements: number, lists: number, arena = new Arena()) {
+    this.next = arena.int32(elements, NIL);
+    this.prev = arena.int32(elements, NIL);
+    this.on = arena.int32(elements, NIL);
+    this.head = arena.int32(lists, NIL);
+    this.tail = arena.int32(lists, NIL);
+  }
+
+  /** Makes room for elements up to `elements - 1`; the new ones are on no list. */
+  growElements(elements: number, arena: Arena): void {
+    this.next = arena.grownInt32(this.next, elements, NIL);
+    this.prev = arena.grownInt32(this.prev, elements, NIL);
+    this.on = arena.grownInt32(this.on, elements, NIL);
   }
 
   first(list: number): number {
@@ -124,11 +132,12 @@ export class IpiRings {
   constructor(
     readonly ncpus: number,
     readonly slots: number,
+    arena = new Arena(),
   ) {
-    this.func = new Uint8Array(ncpus * ncpus * slots);
-    this.arg = new Int32Array(ncpus * ncpus * slots);
-    this.rindex = new Int32Array(ncpus * ncpus);
-    this.windex = new Int32Array(ncpus * ncpus);
+    this.func = arena.uint8(ncpus * ncpus * slots);
+    this.arg = arena.int32(ncpus * ncpus * slots);
+    this.rindex = arena.int32(ncpus * ncpus);
+    this.windex = arena.int32(ncpus * ncpus);
   }
 
   count(src: number, dst: number): number {
@@ -175,9 +184,9 @@ export class ThreadBitsets {
   readonly words: Uint32Array;
   readonly wordsPerSet: number;
 
-  constructor(sets: number, elements: number) {
+  constructor(sets: number, elements: number, arena = new Arena()) {
     this.wordsPerSet = Math.ceil(elements / 32);
-    this.words = new Uint32Array(sets * this.wordsPerSet);
+    this.words = arena.uint32(sets * this.wordsPerSet);
   }
 
   add(set: number, e: number): void {

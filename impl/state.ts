@@ -27,6 +27,7 @@ import {
   type ThreadState,
   type TokrefState,
 } from '../spec/index.js';
+import { Arena, grownArray } from './arena.js';
 import { FrameStore, FN, FN_NAMES, ST } from './frames.js';
 import { IntrusiveLists, IpiRings, NIL, ThreadBitsets } from './lists.js';
 
@@ -61,6 +62,24 @@ export const SUSP = 1;
 
 const TOKREFS_INITIAL = 64;
 
+/**
+ * Thread structures an instance has room for before its per-thread arrays
+ * grow fourfold (up to THREADS_MAX). Most runs allocate fewer, and a smaller
+ * instance is faster to create.
+ */
+const THREADS_INITIAL = 32;
+const THREADS_GROWTH = 4;
+
+/**
+ * Bytes of the per-thread arrays that growThreads reallocates, frames aside:
+ * 19 typed arrays of struct thread fields and the next, prev and on links of
+ * four list families.
+ */
+const THREAD_BYTES = 6 * 1 + 9 * 4 + 3 * 8 + 2 + 4 * 3 * 4;
+
+/** Room for the 8-byte alignment of each array an arena hands out. */
+const ARENA_SLACK = 64 * 8;
+
 export class LwktState {
   // Configuration.
   protected readonly ncpus: number;
@@ -70,40 +89,44 @@ export class LwktState {
   protected readonly panicOnCscount: boolean;
   private readonly config: Config;
 
-  // struct thread, by thread id.
+  /** Backing store of every typed array of this instance. */
+  private readonly arena = new Arena();
+
+  // struct thread, by thread id. The arrays hold `threadCap` threads and grow in zalloc.
   protected nthreads = 0;
-  protected readonly zfreed = new Uint8Array(THREADS_MAX);
-  protected readonly td_gd = new Int32Array(THREADS_MAX);
+  private threadCap = THREADS_INITIAL;
+  protected zfreed = this.arena.uint8(THREADS_INITIAL);
+  protected td_gd = this.arena.int32(THREADS_INITIAL);
   /** Float64 so that lwkt_setpri with a large priority behaves like JavaScript numbers, not int32. */
-  protected readonly td_pri = new Float64Array(THREADS_MAX);
-  protected readonly td_flags = new Int32Array(THREADS_MAX);
-  protected readonly td_mpcount = new Int32Array(THREADS_MAX);
-  protected readonly td_cscount = new Int32Array(THREADS_MAX);
-  protected readonly td_refs = new Int32Array(THREADS_MAX);
-  protected readonly td_nest_count = new Int32Array(THREADS_MAX);
-  protected readonly td_wait = new Int32Array(THREADS_MAX).fill(NIL);
-  protected readonly td_wmesg: (string | null)[] = new Array<string | null>(THREADS_MAX).fill(null);
-  protected readonly td_preempted = new Int32Array(THREADS_MAX).fill(NIL);
+  protected td_pri = this.arena.float64(THREADS_INITIAL);
+  protected td_flags = this.arena.int32(THREADS_INITIAL);
+  protected td_mpcount = this.arena.int32(THREADS_INITIAL);
+  protected td_cscount = this.arena.int32(THREADS_INITIAL);
+  protected td_refs = this.arena.int32(THREADS_INITIAL);
+  protected td_nest_count = this.arena.int32(THREADS_INITIAL);
+  protected td_wait = this.arena.int32(THREADS_INITIAL, NIL);
+  protected td_wmesg: (string | null)[] = new Array<string | null>(THREADS_INITIAL).fill(null);
+  protected td_preempted = this.arena.int32(THREADS_INITIAL, NIL);
   /** Head tokref of td_toks (newest first), linked through tr_next. */
-  protected readonly td_toks = new Int32Array(THREADS_MAX).fill(NIL);
+  protected td_toks = this.arena.int32(THREADS_INITIAL, NIL);
   /** td_proc: pid, or -1 for no process, and its p_stat number. */
-  protected readonly td_proc_pid = new Float64Array(THREADS_MAX).fill(-1);
-  protected readonly td_proc_stat = new Uint8Array(THREADS_MAX);
-  protected readonly td_release = new Uint8Array(THREADS_MAX);
-  protected readonly td_preemptable = new Uint8Array(THREADS_MAX);
-  protected readonly td_comm: string[] = new Array<string>(THREADS_MAX).fill('');
-  protected readonly td_kstack = new Uint8Array(THREADS_MAX);
-  protected readonly td_kstack_size = new Float64Array(THREADS_MAX);
+  protected td_proc_pid = this.arena.float64(THREADS_INITIAL, -1);
+  protected td_proc_stat = this.arena.uint8(THREADS_INITIAL);
+  protected td_release = this.arena.uint8(THREADS_INITIAL);
+  protected td_preemptable = this.arena.uint8(THREADS_INITIAL);
+  protected td_comm: string[] = new Array<string>(THREADS_INITIAL).fill('');
+  protected td_kstack = this.arena.uint8(THREADS_INITIAL);
+  protected td_kstack_size = this.arena.float64(THREADS_INITIAL);
   /** td_switch is cpu_exit_switch (set by cpu_thread_exit, cleared by lwkt_init_thread). */
-  protected readonly td_exiting = new Uint8Array(THREADS_MAX);
-  protected readonly frames = new FrameStore(THREADS_MAX);
+  protected td_exiting = this.arena.uint8(THREADS_INITIAL);
+  protected readonly frames = new FrameStore(THREADS_INITIAL, this.arena);
   /** `call`: frame fn code of the step call the thread is in the middle of, or NIL at a call boundary. */
-  protected readonly td_call = new Int16Array(THREADS_MAX).fill(NIL);
+  protected td_call = this.arena.int16(THREADS_INITIAL, NIL);
 
   // Lists linked through td_threadq (run queues, wait queues, free caches) and td_allq.
   /** gd_tdrunq: list cpu * NQS + priority. */
   protected readonly runq: IntrusiveLists;
-  protected readonly waitq = new IntrusiveLists(THREADS_MAX, WAITS_MAX);
+  protected readonly waitq = new IntrusiveLists(THREADS_INITIAL, WAITS_MAX, this.arena);
   protected readonly freeq: IntrusiveLists;
   protected readonly allq: IntrusiveLists;
 
@@ -121,23 +144,23 @@ export class LwktState {
 
   // lwkt_wait and its wa_token, by wait queue id.
   protected nwaits = 0;
-  protected readonly wa_gen = new Float64Array(WAITS_MAX);
-  protected readonly wa_count = new Int32Array(WAITS_MAX);
-  protected readonly t_cpu = new Int32Array(WAITS_MAX);
-  protected readonly t_reqcpu = new Int32Array(WAITS_MAX);
+  protected readonly wa_gen = this.arena.float64(WAITS_MAX);
+  protected readonly wa_count = this.arena.int32(WAITS_MAX);
+  protected readonly t_cpu = this.arena.int32(WAITS_MAX);
+  protected readonly t_reqcpu = this.arena.int32(WAITS_MAX);
 
   // lwkt_tokref, by id; the arrays grow.
   protected ntokrefs = 0;
-  protected tr_tok = new Int32Array(TOKREFS_INITIAL);
+  protected tr_tok = this.arena.int32(TOKREFS_INITIAL);
   /** 1 for LWKT_TOKREF_MAGIC1, 2 for LWKT_TOKREF_MAGIC2. */
-  protected tr_magic = new Uint8Array(TOKREFS_INITIAL);
-  protected tr_reqgd = new Int32Array(TOKREFS_INITIAL);
-  protected tr_next = new Int32Array(TOKREFS_INITIAL);
+  protected tr_magic = this.arena.uint8(TOKREFS_INITIAL);
+  protected tr_reqgd = this.arena.int32(TOKREFS_INITIAL);
+  protected tr_next = this.arena.int32(TOKREFS_INITIAL);
   /** Thread whose td_toks contains the tokref, or NIL. */
-  protected tr_owner = new Int32Array(TOKREFS_INITIAL);
-  protected tr_gdreqnext = new Int32Array(TOKREFS_INITIAL);
+  protected tr_owner = this.arena.int32(TOKREFS_INITIAL);
+  protected tr_gdreqnext = this.arena.int32(TOKREFS_INITIAL);
   /** Ids that may still be live; `snapshot` drops the dead ones, which never come back. */
-  private tokrefCandidates = new Int32Array(TOKREFS_INITIAL);
+  private tokrefCandidates = this.arena.int32(TOKREFS_INITIAL);
   private ncandidates = 0;
 
   protected mp_lock = -1;
@@ -163,19 +186,21 @@ export class LwktState {
     this.invariants = config.invariants;
     this.untimelySwitch = config.untimelySwitch;
     this.panicOnCscount = config.panicOnCscount;
+    const arena = this.arena;
     const n = config.ncpus;
-    this.runq = new IntrusiveLists(THREADS_MAX, n * NQS);
-    this.freeq = new IntrusiveLists(THREADS_MAX, n);
-    this.allq = new IntrusiveLists(THREADS_MAX, n);
-    this.gd_curthread = new Int32Array(n);
-    this.gd_runqmask = new Uint32Array(n);
-    this.gd_reqflags = new Int32Array(n);
-    this.gd_intr_nesting_level = new Int32Array(n);
-    this.gd_tdfreecount = new Int32Array(n);
-    this.gd_ipending = new ThreadBitsets(n, THREADS_MAX);
-    this.gd_fpending = new Uint8Array(n);
-    this.gd_tokreqbase = new Int32Array(n).fill(NIL);
-    this.ipiq = new IpiRings(n, MAXCPUFIFO);
+    this.runq = new IntrusiveLists(THREADS_INITIAL, n * NQS, arena);
+    this.freeq = new IntrusiveLists(THREADS_INITIAL, n, arena);
+    this.allq = new IntrusiveLists(THREADS_INITIAL, n, arena);
+
+    this.gd_curthread = arena.int32(n);
+    this.gd_runqmask = arena.uint32(n);
+    this.gd_reqflags = arena.int32(n);
+    this.gd_intr_nesting_level = arena.int32(n);
+    this.gd_tdfreecount = arena.int32(n);
+    this.gd_ipending = new ThreadBitsets(n, THREADS_MAX, arena);
+    this.gd_fpending = arena.uint8(n);
+    this.gd_tokreqbase = arena.int32(n, NIL);
+    this.ipiq = new IpiRings(n, MAXCPUFIFO, arena);
     this.boot();
   }
 
@@ -214,7 +239,46 @@ export class LwktState {
   /** Allocates a thread structure from the zone (ids are never reused); limit threads-max past THREADS_MAX. */
   protected zalloc(): number {
     if (this.nthreads >= THREADS_MAX) this.limit('threads-max');
+    if (this.nthreads === this.threadCap) this.growThreads();
     return this.nthreads++;
+  }
+
+  /**
+   * Quadruples the room of every per-thread array (up to THREADS_MAX); new
+   * entries hold the values of a zeroed struct thread. The new arrays share
+   * one buffer of the size they need, because every ArrayBuffer has a fixed
+   * allocation cost besides its zeroing.
+   */
+  private growThreads(): void {
+    const t = Math.min(this.threadCap * THREADS_GROWTH, THREADS_MAX);
+    const arena = new Arena(t * (THREAD_BYTES + this.frames.bytesPerThread()) + ARENA_SLACK);
+    this.zfreed = arena.grownUint8(this.zfreed, t);
+    this.td_gd = arena.grownInt32(this.td_gd, t);
+    this.td_pri = arena.grownFloat64(this.td_pri, t);
+    this.td_flags = arena.grownInt32(this.td_flags, t);
+    this.td_mpcount = arena.grownInt32(this.td_mpcount, t);
+    this.td_cscount = arena.grownInt32(this.td_cscount, t);
+    this.td_refs = arena.grownInt32(this.td_refs, t);
+    this.td_nest_count = arena.grownInt32(this.td_nest_count, t);
+    this.td_wait = arena.grownInt32(this.td_wait, t, NIL);
+    this.td_wmesg = grownArray(this.td_wmesg, t, null);
+    this.td_preempted = arena.grownInt32(this.td_preempted, t, NIL);
+    this.td_toks = arena.grownInt32(this.td_toks, t, NIL);
+    this.td_proc_pid = arena.grownFloat64(this.td_proc_pid, t, -1);
+    this.td_proc_stat = arena.grownUint8(this.td_proc_stat, t);
+    this.td_release = arena.grownUint8(this.td_release, t);
+    this.td_preemptable = arena.grownUint8(this.td_preemptable, t);
+    this.td_comm = grownArray(this.td_comm, t, '');
+    this.td_kstack = arena.grownUint8(this.td_kstack, t);
+    this.td_kstack_size = arena.grownFloat64(this.td_kstack_size, t);
+    this.td_exiting = arena.grownUint8(this.td_exiting, t);
+    this.frames.growThreads(t, arena);
+    this.td_call = arena.grownInt16(this.td_call, t, NIL);
+    this.runq.growElements(t, arena);
+    this.waitq.growElements(t, arena);
+    this.freeq.growElements(t, arena);
+    this.allq.growElements(t, arena);
+    this.threadCap = t;
   }
 
   /** Allocates a wait queue and its token for lwkt_wait_init; limit waits-max past WAITS_MAX. */
@@ -234,27 +298,21 @@ export class LwktState {
     this.tr_owner[ref] = NIL;
     this.tr_gdreqnext[ref] = NIL;
     if (this.ncandidates === this.tokrefCandidates.length) {
-      const bigger = new Int32Array(this.ncandidates * 2);
-      bigger.set(this.tokrefCandidates);
-      this.tokrefCandidates = bigger;
+      this.tokrefCandidates = this.arena.grownInt32(this.tokrefCandidates, this.ncandidates * 2);
     }
     this.tokrefCandidates[this.ncandidates++] = ref;
     return ref;
   }
 
   private growTokrefs(): void {
-    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    const i32 = (n: number) => new Int32Array(n);
-    this.tr_tok = grow(this.tr_tok, i32);
-    this.tr_magic = grow(this.tr_magic, (n) => new Uint8Array(n));
-    this.tr_reqgd = grow(this.tr_reqgd, i32);
-    this.tr_next = grow(this.tr_next, i32);
-    this.tr_owner = grow(this.tr_owner, i32);
-    this.tr_gdreqnext = grow(this.tr_gdreqnext, i32);
+    const arena = this.arena;
+    const n = this.tr_tok.length * 2;
+    this.tr_tok = arena.grownInt32(this.tr_tok, n);
+    this.tr_magic = arena.grownUint8(this.tr_magic, n);
+    this.tr_reqgd = arena.grownInt32(this.tr_reqgd, n);
+    this.tr_next = arena.grownInt32(this.tr_next, n);
+    this.tr_owner = arena.grownInt32(this.tr_owner, n);
+    this.tr_gdreqnext = arena.grownInt32(this.tr_gdreqnext, n);
   }
 
   private tokrefIsLive(ref: number): boolean {

@@ -4,7 +4,7 @@
 // resolution happens at run time, a shrunk command list still yields valid
 // steps, and the same integers and state always give the same step.
 import {
-  IPIQ_SEND_WAIT_FILL, LWKT_THREAD_STACK, TDF_INTTHREAD, TDF_NORESCHED, TDF_STOPREQ, TDF_SYSTHREAD, TDPRI_INT_LOW,
+  IPIQ_SEND_WAIT_FILL, LWKT_THREAD_STACK, TDF_INTTHREAD, TDF_NORESCHED, TDF_STOPREQ, TDF_SYSTHREAD, TDPRI_CRIT, TDPRI_INT_LOW,
   TDPRI_MASK, WAITS_MAX,
 } from '../../spec/constants.js';
 import type { AbstractState, Step, StepCall } from '../../spec/schema.js';
@@ -277,9 +277,14 @@ function candidates(s: AbstractState, call: GeneratedCall, sel: readonly number[
   return out;
 }
 
-/** Finds a cpu whose incoming FIFOs are at least half way to the `ipiq-full` limit. */
+/**
+ * Finds a cpu whose incoming FIFOs are at least half way to the `ipiq-full`
+ * limit and whose current thread is outside any critical section. Inside one an
+ * `ipi` step only sets RQF_IPIQ, so drain attempts there would repeat forever.
+ */
 function congestedCpu(s: AbstractState): number | null {
   for (const target of s.cpus) {
+    if (curthread(s, target.cpuid).td_pri >= TDPRI_CRIT) continue;
     const queued = s.cpus.reduce((n, c) => n + (c.gd_ipiq[target.cpuid]?.length ?? 0), 0);
     if (queued >= IPIQ_SEND_WAIT_FILL / 2) return target.cpuid;
   }

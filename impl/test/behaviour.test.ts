@@ -290,3 +290,24 @@ describe('faulty variants', () => {
     expect(run(UP, steps, new ForgetfulMask(UP)).impl.running()).toEqual([0]);
   });
 });
+
+describe('thread arrays past their initial room', () => {
+  it('keeps every thread when the per-thread arrays grow', () => {
+    const steps: Step[] = [];
+    for (let i = 0; i < 99; i++) steps.push({ cpu: 0, call: 'lwkt_alloc_thread', stksize: 8192, target: -1 });
+    steps.push(create(0, 'last'), { cpu: 0, call: 'lwkt_switch' });
+    const { impl, results } = run(UP, steps);
+
+    expect(results.slice(0, 99).map((r) => r.status === 'returned' && r.ret)).toEqual(steps.slice(0, 99).map((_, i) => i + 1));
+    const s = impl.snapshot();
+    expect(s.threads).toHaveLength(101);
+    expect(s.cpus[0]!.gd_tdallq).toEqual(Array.from({ length: 101 }, (_, i) => i));
+    for (const td of s.threads.slice(1, 100)) {
+      expect(td).toMatchObject({ td_pri: 44, td_kstack_size: 8192, td_wait: null, td_preempted: null, td_proc: null, td_wmesg: null, frames: [{ fn: 'cpu_kthread_restore' }] });
+    }
+    // The thread created last was scheduled and is running now, its restore frame done.
+    expect(s.cpus[0]!.gd_curthread).toBe(100);
+    expect(s.threads[100]).toMatchObject({ td_comm: 'last', td_pri: 12, frames: [], call: null });
+    expect(results[100]).toMatchObject({ status: 'suspended', completed: [{ td: 100, call: 'cpu_kthread_restore', ret: null }] });
+  });
+});
