@@ -219,9 +219,12 @@ async function replay(file: string, flags: ReplayFlags, io: CliIo): Promise<numb
     const misuse = run.steps.map((s) => s.misuse);
     io.stdout([
       TOOL_VERSION,
-      `replay ${file}: ${plural(replayed.steps.length, 'step')}, ${implementation} against the model, ${describeConfig(trace.config)}`,
+      `replay ${file}: ${plural(replayed.steps.length, 'step')}, ${implementation} against the model under profile ${run.policy.profile.name}, ${describeConfig(trace.config)}`,
       renderTrace(replayed, misuse),
       `verdict: ${verdict} (saved verdict: ${trace.verdict}${same ? ', same' : ', DIFFERENT'})`,
+      ...(trace.exec?.nondeterministic === true
+        ? ['note: the trace is marked NONDETERMINISTIC: when it was saved, the program did not fail again from a fresh process, so a different verdict now is expected']
+        : []),
       ...(replayed.firstDifference === null ? [] : [`first difference at step ${replayed.firstDifference.stepIndex}:`, ...replayed.firstDifference.differences.map((d) => `  ${d}`)]),
       ...(exec === null ? [] : execReportLines(exec, replayed.exec)),
     ].join('\n') + '\n');

@@ -21,7 +21,9 @@ export const IN_PROCESS_CAPABILITIES: Capabilities = {
 
 /** Rejects a profile the implementation does not claim. */
 export function checkClaimedProfile(profile: Profile, capabilities: Capabilities, implementation: string): void {
-  if (capabilities.profiles.includes(profile.name)) return;
+  // Profiles are cumulative: claiming a level claims every level below it.
+  const claimedLevels = PROFILES.filter((p) => capabilities.profiles.includes(p.name)).map((p) => p.level);
+  if (claimedLevels.some((level) => level >= profile.level)) return;
   const claimed = capabilities.profiles.length === 0 ? 'none' : capabilities.profiles.join(', ');
   throw new InputError(
     `--profile ${profile.name} is not claimed by implementation ${implementation}, which claims: ${claimed}; ` +

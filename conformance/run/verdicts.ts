@@ -141,6 +141,7 @@ export class VerdictCollector {
 
     const missing = missingBuildOptions(a, config);
     if (missing !== null) return row('UNTESTED', `inactive in this configuration: needs ${missing}`);
+    if (this.stopped === null) return row('UNTESTED', `never failed in ${plural(this.runs, 'run')}, so the implementation's panic here was not compared`);
     return this.unreached(a.id, 'assertion');
   }
 
@@ -153,7 +154,9 @@ export class VerdictCollector {
 
     const failure = this.invariantFailures.get(id);
     if (failure !== undefined) return row('FAIL', where(failure));
-    if (this.invariantChecks > 0) return row('PASS', `checked on ${this.invariantChecks} implementation states`);
+    if (this.invariantChecks > 0) {
+      return row('PASS', `the implementation's state never broke it where the model's held, over ${plural(this.invariantChecks, 'step')}`);
+    }
     return this.unreached(id, 'invariant');
   }
 

@@ -120,6 +120,13 @@ describe('profile configuration', () => {
     }
   });
 
+  it('accepts levels below a claim', () => {
+    const smpOnly = { ...IN_PROCESS_CAPABILITIES, profiles: ['smp'] };
+    expect(() => checkClaimedProfile(profile('up-scheduling'), smpOnly, 'smp-only')).not.toThrow();
+    expect(() => checkClaimedProfile(profile('preemption'), smpOnly, 'smp-only')).not.toThrow();
+    expect(() => checkClaimedProfile(profile('mplock-tokens'), smpOnly, 'smp-only')).toThrow('--profile mplock-tokens is not claimed');
+  });
+
   it('rejects an unclaimed profile', () => {
     const tiny = { ...IN_PROCESS_CAPABILITIES, profiles: ['up-scheduling'] };
     expect(() => checkClaimedProfile(profile('smp'), tiny, 'tiny')).toThrow(
