@@ -21,7 +21,7 @@ import { createModel, LwktModel } from '../model/index.js';
 import type { SchedulerFactory } from '../spec/api.js';
 import type { Config, Step } from '../spec/schema.js';
 
-const SEGMENT_STEPS_MAX = 2000;
+const SEGMENT_STEPS_MAX = 400;
 
 interface Options {
   readonly steps: number;
