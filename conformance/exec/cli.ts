@@ -74,8 +74,9 @@ function execRecord(session: ExecSession, stderr: { text: string; bytes: number 
 /**
  * Replays the counterexample once more from a fresh process and records the
  * program in every trace: its command and whether the counterexample failed
- * again. The trace keeps the standard error of that replay, or of the last
- * process of the check when the replay did not fail.
+ * again. The trace keeps the standard error of that replay; when the replay
+ * did not fail, it keeps that of the first process that broke the protocol,
+ * else that of the last process of the check.
  */
 export function confirmExecCheck(session: ExecSession, result: CheckResult, policy: ComparisonPolicy): CheckResult {
   const cx = result.counterexample;
@@ -88,8 +89,9 @@ export function confirmExecCheck(session: ExecSession, result: CheckResult, poli
   const { verdict } = replayTrace(cx.trace, session.factory, EXEC_LABEL, 'trace', policy);
   session.stop();
   const reproduced = verdict === 'counterexample';
-  // A replay that did not fail says little, so the trace keeps what the last process of the check wrote instead.
-  const exec = execRecord(session, reproduced ? session.stderr() : checked, !reproduced);
+  // A replay that did not fail says little, so the trace keeps what the failing process wrote instead.
+  const failed = session.firstFailureStderr() ?? checked;
+  const exec = execRecord(session, reproduced ? session.stderr() : failed, !reproduced);
   return { ...result, findings, counterexample: { ...cx, trace: { ...cx.trace, exec } } };
 }
 

@@ -110,6 +110,7 @@ export class ExecSession {
   private readonly link = new WorkerLink();
   private hello: ExecHello | null = null;
   private startFailure: string | null = null;
+  private failureStderr: { text: string; bytes: number } | null = null;
   private pid: number | null = null;
   private nextId = 1;
   private generation = 0;
@@ -162,6 +163,16 @@ export class ExecSession {
     return this.hello;
   }
 
+  /** Standard error of the first process that broke the protocol (died, hung or wrote a bad line), or null. */
+  firstFailureStderr(): { text: string; bytes: number } | null {
+    return this.failureStderr;
+  }
+
+  /** Keeps the standard error of the first process that broke the protocol, before a respawn replaces it. */
+  private noteProtocolFailure(): void {
+    this.failureStderr ??= this.stderr();
+  }
+
   /** Captured standard error of the current or last process: its last 64 KiB and the count of all bytes. */
   stderr(): { text: string; bytes: number } {
     const reply = this.link.call({ kind: 'stderr' });
@@ -206,6 +217,7 @@ export class ExecSession {
     const reply = this.link.call({ kind: 'request', line, timeoutMs }, timeoutMs);
     if (reply.kind === 'failed') {
       this.pid = null;
+      this.noteProtocolFailure();
       if (reply.failure.kind === 'timeout') this.timeouts++;
       throw new ImplementationFailure(describeFailure(reply.failure, line));
     }
@@ -217,6 +229,7 @@ export class ExecSession {
   private accept<T>(text: string, id: number, request: string, checker: TypeCheck<TSchema>): T {
     const broken = (what: string): ImplementationFailure => {
       this.stop();
+      this.noteProtocolFailure();
       return new ImplementationFailure(`${what} in response to ${excerpt(request)}; output: ${excerpt(text)}`);
     };
     let value: unknown;

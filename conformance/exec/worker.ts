@@ -205,6 +205,8 @@ let lastStderr = new TailBuffer();
 function start(argv: readonly string[]): Promise<WorkerReply> {
   const [file, ...args] = argv;
   // detached: the child leads a new process group, which a timeout kills as a whole.
+  // NOTE: so a terminal's Ctrl-C does not reach it, and a harness killed by a
+  // signal leaves a program that ignores the end of its stdin running.
   const proc = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const started = new Child(proc);
   lastStderr = started.stderr;

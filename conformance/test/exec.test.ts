@@ -174,6 +174,16 @@ describe('exec: misbehaving programs', () => {
   });
 });
 
+describe('exec: stderr of a crash that does not repeat', () => {
+  it('keeps the stderr of the crashed process', async () => {
+    const marker = join(tempDir(), 'crash-marker');
+    const checked = await checkExec(`${program('crash-once.mjs')} ${marker}`, ['--runs', '5', '--max-steps', '20']);
+    const trace = expectFailure(checked, 'exited');
+    expect(trace.exec?.nondeterministic).toBe(true);
+    expect(trace.exec?.stderr).toContain('crash-once: aborting after the third step');
+  });
+});
+
 describe('exec: replay', () => {
   it('replays an exec trace with the same verdict', async () => {
     const command = program('exit-mid-run.mjs');
