@@ -7,8 +7,12 @@
 // existing buffer costs about 25 ns. The conformance harness and the
 // benchmark create one instance per run, so construction cost counts.
 
-/** Bytes per buffer. One buffer has room for every array of a 4-CPU instance at its initial capacity. */
-const CHUNK_BYTES = 16384;
+/**
+ * Bytes per buffer. One buffer has room for every array of a 4-CPU instance
+ * at its initial capacity (about 20 KB), with room left for the first growth
+ * of its frame and tokref arrays.
+ */
+const CHUNK_BYTES = 32768;
 
 /**
  * Hands out zeroed (or filled) typed arrays from a current buffer and starts

@@ -56,6 +56,12 @@ export const HAS_FRAME_TYPE: readonly boolean[] = FN_NAMES.map((n) => n in Frame
  */
 export const STEP_FRAME_FN: ReadonlyMap<StepCall, number> = new Map(STEP_CALLS.map((c) => [c, fnCode(c)]));
 
+/**
+ * The same codes as an object, for the `case` labels of the step dispatch.
+ * Each step call has its own code, because its name is in FN_NAMES once.
+ */
+export const CALL_FN = Object.fromEntries(STEP_CALLS.map((c) => [c, fnCode(c)])) as { readonly [C in StepCall]: number };
+
 /** Frame stages, for the frame types that have a `stage` field; `spin` also marks a lwkt_acquire frame. */
 export const ST = {
   none: 0,

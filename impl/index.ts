@@ -36,22 +36,15 @@ import {
   type Config,
   type SchedulerFactory,
   type SchedulerImplementation,
-  STEP_CALLS,
   type Step,
   type StepCall,
   type StepOf,
   type StepResult,
 } from '../spec/index.js';
 import { LwktEnv } from './env.js';
-import { FN, FN_NAMES, HAS_FRAME_TYPE, ST, STEP_FRAME_FN } from './frames.js';
+import { CALL_FN, FN, FN_NAMES, HAS_FRAME_TYPE, ST, STEP_FRAME_FN } from './frames.js';
 import { bsrl, NIL } from './lists.js';
 import { IPI, OK, StepStop, SUSP, procStatNumber } from './state.js';
-
-/** How runStep starts a step call: its frame fn code and its handler. */
-interface StepEntry {
-  readonly own: number;
-  readonly run: (impl: LwktImpl, step: Step, cur: number) => number;
-}
 
 export class LwktImpl extends LwktEnv implements SchedulerImplementation {
   readonly name: string = 'impl';
@@ -121,11 +114,11 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
     } else {
       callerBase = depth[caller]!;
       this.chainBase = callerBase;
-      const entry = LwktImpl.DISPATCH.get(call)!;
+      const own = STEP_FRAME_FN.get(call)!;
       // An environment step on a spinning thread leaves the spinning call's name alone.
-      if (callerBase === 0) this.td_call[caller] = entry.own;
-      if (entry.run(this, step, caller) !== OK) {
-        this.pushStepFrame(entry.own);
+      if (callerBase === 0) this.td_call[caller] = own;
+      if (this.runCall(own, step, caller) !== OK) {
+        this.pushStepFrame(own);
         this.finishUnwind(caller, this.chainBase);
       } else {
         callerDone = true;
@@ -256,123 +249,147 @@ export class LwktImpl extends LwktEnv implements SchedulerImplementation {
   /**
    * The call of every step other than `spin`: runs it on mycpu, whose current
    * thread is `cur`, sets `rv` to its return value, and returns OK or SUSP.
-   * The handlers call the seed functions through `impl`, so a subclass that
-   * overrides one of them is used.
+   * `own` is the call's frame fn code (CALL_FN). The cases call the seed
+   * functions through `this`, so a subclass that overrides one of them is used.
+   *
+   * An integer switch, most frequent calls first, lets V8 inline the common
+   * handlers here. A table of closures would cost an indirect call per step,
+   * and each closure would warm up on its own.
    */
-  private static readonly CALLS: { readonly [C in StepCall]: (impl: LwktImpl, step: StepOf<C>, cur: number) => number } = {
-    lwkt_switch: (impl) => impl.lwkt_switch(),
-    lwkt_yield: (impl) => impl.lwkt_yield(),
-    lwkt_yield_quick: (impl) => impl.lwkt_yield_quick(),
-    lwkt_schedule_self: (impl, _step, cur) => impl.lwkt_schedule_self(cur),
-    lwkt_deschedule_self: (impl, _step, cur) => impl.lwkt_deschedule_self(cur),
-    lwkt_schedule: (impl, step) => impl.lwkt_schedule(step.td),
-    lwkt_deschedule: (impl, step) => impl.lwkt_deschedule(step.td),
-    lwkt_setpri: (impl, step) => impl.lwkt_setpri(step.td, step.pri),
-    lwkt_setpri_self: (impl, step) => impl.lwkt_setpri_self(step.pri),
-    lwkt_checkpri_self: (impl) => {
-      impl.rv = impl.lwkt_checkpri_self();
-      return OK;
-    },
-    lwkt_create: (impl, step) => impl.lwkt_create(step.target, step.tdflags, step.preemptable, step.comm),
-    lwkt_alloc_thread: (impl, step) => impl.lwkt_alloc_thread_step(step.stksize, step.target),
-    lwkt_free_thread: (impl, step) => impl.lwkt_free_thread(step.td),
-    lwkt_hold: (impl, step) => {
-      impl.lwkt_hold(step.td);
-      return OK;
-    },
-    lwkt_rele: (impl, step) => {
-      impl.lwkt_rele(step.td);
-      return OK;
-    },
-    lwkt_wait_free: (impl, step) => impl.lwkt_wait_free(step.td),
-    lwkt_set_comm: (impl, step) => {
-      impl.lwkt_set_comm(step.td, step.comm);
-      return OK;
-    },
-    lwkt_wait_init: (impl) => {
-      impl.rv = impl.lwkt_wait_init();
-      return OK;
-    },
-    lwkt_block: (impl, step) => impl.lwkt_block(step.w, step.wmesg, step.gen),
-    lwkt_signal: (impl, step) => impl.lwkt_signal(step.w, step.count),
-    lwkt_acquire: (impl, step) => impl.lwkt_acquire(step.td),
-    lwkt_setcpu_self: (impl, step) => impl.lwkt_setcpu_self(step.target),
-    lwkt_preempted_proc: (impl) => {
-      impl.rv = impl.lwkt_preempted_proc();
-      return OK;
-    },
-    lwkt_exit: (impl) => impl.lwkt_exit(),
-    crit_enter: (impl) => {
-      impl.crit_enter();
-      return OK;
-    },
-    crit_enter_quick: (impl, _step, cur) => {
-      impl.crit_enter_quick(cur);
-      return OK;
-    },
-    crit_enter_gd: (impl) => {
-      impl.crit_enter_gd(impl.mycpu);
-      return OK;
-    },
-    crit_exit: (impl) => impl.crit_exit(),
-    crit_exit_quick: (impl, _step, cur) => impl.crit_exit_quick(cur),
-    crit_exit_gd: (impl) => impl.crit_exit_gd(impl.mycpu),
-    crit_exit_noyield: (impl, _step, cur) => {
-      impl.crit_exit_noyield(cur);
-      return OK;
-    },
-    get_mplock: (impl) => impl.get_mplock(),
-    rel_mplock: (impl) => {
-      impl.rel_mplock();
-      return OK;
-    },
-    try_mplock: (impl) => {
-      impl.rv = impl.try_mplock();
-      return OK;
-    },
-    lwkt_gettoken: (impl, step) => impl.lwkt_gettokref(impl.newTokref(step.tok)),
-    lwkt_trytoken: (impl, step) => {
-      impl.rv = impl.lwkt_trytokref(impl.newTokref(step.tok));
-      return OK;
-    },
-    lwkt_reltoken: (impl, step) => impl.lwkt_reltoken_step(step.tok),
-    splz: (impl) => impl.splz(),
-    cpu_idle: (impl) => impl.cpu_idle(),
-    cpusync_enter: (impl, _step, cur) => {
-      ++impl.td_cscount[cur]!;
-      return OK;
-    },
-    cpusync_exit: (impl, _step, cur) => {
-      --impl.td_cscount[cur]!;
-      return OK;
-    },
-    userenter: (impl, _step, cur) => {
-      impl.td_release[cur] = 1;
-      return OK;
-    },
-    intr: (impl, step) => impl.intr(step.td),
-    fastintr_switch: (impl) => impl.fastintr_switch(),
-    ipi: (impl) => {
-      impl.ipi();
-      return OK;
-    },
-    set_proc: (impl, step) => {
-      impl.set_proc(step);
-      return OK;
-    },
-    spin: () => {
-      throw new Error('spin is run by runStep');
-    },
-  };
-
-  /**
-   * Frame fn code and handler of each step call, found with one Map lookup
-   * per step. V8 finds a string key in a Map faster than it runs a switch over
-   * fifty strings or loads a property named by a varying string.
-   */
-  private static readonly DISPATCH: ReadonlyMap<string, StepEntry> = new Map(
-    STEP_CALLS.map((c) => [c, { own: STEP_FRAME_FN.get(c)!, run: LwktImpl.CALLS[c] as StepEntry['run'] }]),
-  );
+  private runCall(own: number, step: Step, cur: number): number {
+    switch (own) {
+      case CALL_FN.ipi:
+        this.ipi();
+        return OK;
+      case CALL_FN.lwkt_switch:
+        return this.lwkt_switch();
+      case CALL_FN.intr:
+        return this.intr((step as StepOf<'intr'>).td);
+      case CALL_FN.lwkt_create:
+        {
+        const st = step as StepOf<'lwkt_create'>;
+        return this.lwkt_create(st.target, st.tdflags, st.preemptable, st.comm);
+      }
+      case CALL_FN.cpu_idle:
+        return this.cpu_idle();
+      case CALL_FN.lwkt_schedule:
+        return this.lwkt_schedule((step as StepOf<'lwkt_schedule'>).td);
+      case CALL_FN.rel_mplock:
+        this.rel_mplock();
+        return OK;
+      case CALL_FN.lwkt_deschedule_self:
+        return this.lwkt_deschedule_self(cur);
+      case CALL_FN.lwkt_setpri_self:
+        return this.lwkt_setpri_self((step as StepOf<'lwkt_setpri_self'>).pri);
+      case CALL_FN.lwkt_setpri:
+        {
+        const st = step as StepOf<'lwkt_setpri'>;
+        return this.lwkt_setpri(st.td, st.pri);
+      }
+      case CALL_FN.get_mplock:
+        return this.get_mplock();
+      case CALL_FN.lwkt_block:
+        {
+        const st = step as StepOf<'lwkt_block'>;
+        return this.lwkt_block(st.w, st.wmesg, st.gen);
+      }
+      case CALL_FN.lwkt_deschedule:
+        return this.lwkt_deschedule((step as StepOf<'lwkt_deschedule'>).td);
+      case CALL_FN.lwkt_gettoken:
+        return this.lwkt_gettokref(this.newTokref((step as StepOf<'lwkt_gettoken'>).tok));
+      case CALL_FN.lwkt_yield:
+        return this.lwkt_yield();
+      case CALL_FN.set_proc:
+        this.set_proc(step as StepOf<'set_proc'>);
+        return OK;
+      case CALL_FN.lwkt_signal:
+        {
+        const st = step as StepOf<'lwkt_signal'>;
+        return this.lwkt_signal(st.w, st.count);
+      }
+      case CALL_FN.splz:
+        return this.splz();
+      case CALL_FN.crit_enter:
+        this.crit_enter();
+        return OK;
+      case CALL_FN.lwkt_wait_init:
+        this.rv = this.lwkt_wait_init();
+        return OK;
+      case CALL_FN.lwkt_yield_quick:
+        return this.lwkt_yield_quick();
+      case CALL_FN.try_mplock:
+        this.rv = this.try_mplock();
+        return OK;
+      case CALL_FN.lwkt_acquire:
+        return this.lwkt_acquire((step as StepOf<'lwkt_acquire'>).td);
+      case CALL_FN.lwkt_schedule_self:
+        return this.lwkt_schedule_self(cur);
+      case CALL_FN.lwkt_reltoken:
+        return this.lwkt_reltoken_step((step as StepOf<'lwkt_reltoken'>).tok);
+      case CALL_FN.lwkt_trytoken:
+        this.rv = this.lwkt_trytokref(this.newTokref((step as StepOf<'lwkt_trytoken'>).tok));
+        return OK;
+      case CALL_FN.lwkt_setcpu_self:
+        return this.lwkt_setcpu_self((step as StepOf<'lwkt_setcpu_self'>).target);
+      case CALL_FN.crit_exit:
+        return this.crit_exit();
+      case CALL_FN.lwkt_preempted_proc:
+        this.rv = this.lwkt_preempted_proc();
+        return OK;
+      case CALL_FN.lwkt_alloc_thread:
+        {
+        const st = step as StepOf<'lwkt_alloc_thread'>;
+        return this.lwkt_alloc_thread_step(st.stksize, st.target);
+      }
+      case CALL_FN.cpusync_enter:
+        ++this.td_cscount[cur]!;
+        return OK;
+      case CALL_FN.userenter:
+        this.td_release[cur] = 1;
+        return OK;
+      case CALL_FN.lwkt_wait_free:
+        return this.lwkt_wait_free((step as StepOf<'lwkt_wait_free'>).td);
+      case CALL_FN.lwkt_checkpri_self:
+        this.rv = this.lwkt_checkpri_self();
+        return OK;
+      case CALL_FN.lwkt_set_comm:
+        {
+        const st = step as StepOf<'lwkt_set_comm'>;
+        this.lwkt_set_comm(st.td, st.comm);
+        return OK;
+      }
+      case CALL_FN.crit_enter_quick:
+        this.crit_enter_quick(cur);
+        return OK;
+      case CALL_FN.lwkt_exit:
+        return this.lwkt_exit();
+      case CALL_FN.crit_enter_gd:
+        this.crit_enter_gd(this.mycpu);
+        return OK;
+      case CALL_FN.lwkt_hold:
+        this.lwkt_hold((step as StepOf<'lwkt_hold'>).td);
+        return OK;
+      case CALL_FN.lwkt_free_thread:
+        return this.lwkt_free_thread((step as StepOf<'lwkt_free_thread'>).td);
+      case CALL_FN.crit_exit_noyield:
+        this.crit_exit_noyield(cur);
+        return OK;
+      case CALL_FN.lwkt_rele:
+        this.lwkt_rele((step as StepOf<'lwkt_rele'>).td);
+        return OK;
+      case CALL_FN.crit_exit_gd:
+        return this.crit_exit_gd(this.mycpu);
+      case CALL_FN.crit_exit_quick:
+        return this.crit_exit_quick(cur);
+      case CALL_FN.cpusync_exit:
+        --this.td_cscount[cur]!;
+        return OK;
+      case CALL_FN.fastintr_switch:
+        return this.fastintr_switch();
+      default:
+        throw new Error(`no handler for step call ${step.call}`);
+    }
+  }
 
   // =========================================================================
   // Run queue helpers (lwkt_thread.c:126-150) are _lwkt_dequeue and

@@ -54,6 +54,20 @@ describe('boot state', () => {
   });
 });
 
+describe('growth of the per-thread arrays', () => {
+  it('keeps every thread intact when more threads exist than the initial room', () => {
+    const steps = Array.from({ length: 100 }, (_, k) => create(k % 2, `t${k + 2}`));
+    const { impl, results } = run(SMP2, steps);
+    expect(results.map((r) => r.status === 'returned' && r.ret)).toEqual(Array.from({ length: 100 }, (_, k) => k + 2));
+    const s = impl.snapshot();
+    expect(s.threads).toHaveLength(102);
+    for (const td of s.threads.slice(2)) {
+      expect(td).toMatchObject({ td_gd: td.id % 2, td_pri: 44, td_comm: `t${td.id}`, frames: [{ fn: 'cpu_kthread_restore' }] });
+    }
+    expect(s.cpus[0]!.gd_tdallq).toEqual(s.threads.filter((td) => td.td_gd === 0).map((td) => td.id));
+  });
+});
+
 describe('priority and round robin', () => {
   // Threads 1 and 2 at priority 12, thread 3 raised to 20 before it is scheduled.
   const setup: Step[] = [
