@@ -280,6 +280,8 @@ function describeFailure(failure: TransportFailure, request: string): string {
 export class ExecImplementation implements SchedulerImplementation {
   readonly snapshot?: () => AbstractState;
   private lastRunning: number[];
+  /** The boot state fetched by the constructor, returned by the first snapshot() before any step. */
+  private bootState: AbstractState | null = null;
 
   constructor(
     private readonly session: ExecSession, private readonly generation: number,
@@ -289,8 +291,9 @@ export class ExecImplementation implements SchedulerImplementation {
     // NOTE: without snapshots the boot value of running() is therefore not the program's own statement.
     this.lastRunning = Array.from({ length: config.ncpus }, (_, c) => c);
     if (caps.snapshot) {
-      this.snapshot = () => this.request<SnapshotResponse>('snapshot', {}, checkers.snapshot).state;
-      this.lastRunning = this.snapshot().cpus.map((c) => c.gd_curthread);
+      this.snapshot = () => this.takeBootState() ?? this.request<SnapshotResponse>('snapshot', {}, checkers.snapshot).state;
+      this.bootState = this.request<SnapshotResponse>('snapshot', {}, checkers.snapshot).state;
+      this.lastRunning = this.bootState.cpus.map((c) => c.gd_curthread);
     }
   }
 
@@ -300,6 +303,7 @@ export class ExecImplementation implements SchedulerImplementation {
   }
 
   step(step: Step): StepResult {
+    this.bootState = null;
     const response = this.request<StepResponse>('step', { step }, checkers.step);
     this.lastRunning = response.running;
     return response.result;
@@ -307,6 +311,12 @@ export class ExecImplementation implements SchedulerImplementation {
 
   running(): number[] {
     return [...this.lastRunning];
+  }
+
+  private takeBootState(): AbstractState | null {
+    const state = this.bootState;
+    this.bootState = null;
+    return state;
   }
 
   private request<T>(op: string, body: Record<string, unknown>, checker: TypeCheck<TSchema>): T {
