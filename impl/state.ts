@@ -66,7 +66,7 @@ const TOKREFS_INITIAL = 64;
  * Thread structures an instance has room for before its per-thread arrays
  * grow fourfold (up to THREADS_MAX). Runs of a few hundred steps mostly stay
  * under 64 threads, so they never pay for a growth (a new buffer, some thirty
- * views and their copies); a smaller instance would be a little faster to create.
+ * views and their copies). A smaller instance would be a little faster to create.
  */
 const THREADS_INITIAL = 64;
 const THREADS_GROWTH = 4;

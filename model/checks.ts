@@ -41,7 +41,7 @@ export function limit(id: string): never {
   throw new ModelLimit(id);
 }
 
-/** A thread switched at a point where spec/semantics.md 2.4 defines no frame. */
+/** Stops the step: a thread switched at a point where spec/semantics.md 2.4 defines no frame. */
 export function unmodelledSwitch(): never {
   return limit('unmodelled-switch');
 }

@@ -10,7 +10,7 @@ import { check } from './checks.js';
 import type { CpuId, Flow, Machine, Thread } from './machine.js';
 import { lwkt_yield_quick } from './yield.js';
 
-/** The INVARIANTS test of crit_enter, crit_exit and crit_exit_noyield. */
+/** Makes the INVARIANTS test of crit_enter, crit_exit and crit_exit_noyield. */
 function crit_check_negative(m: Machine, td: Thread): void {
   check(m, 'crit_panic.negative', td.td_pri >= 0, () => crit_panic(m, td));
 }

@@ -32,7 +32,7 @@ export class LwktModel implements SchedulerImplementation {
     return this.machine.cpus.map((gd) => gd.gd_curthread);
   }
 
-  /** A fresh deep copy of the abstract state. */
+  /** Returns a fresh deep copy of the abstract state. */
   snapshot(): AbstractState {
     return snapshot(this.machine);
   }

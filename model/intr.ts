@@ -71,7 +71,7 @@ export function splz(m: Machine, mycpu: CpuId): Flow {
   return splz_loop(m, mycpu, td);
 }
 
-/** The rest of splz after a pending interrupt thread switched td out. */
+/** Runs the rest of splz after a pending interrupt thread switched td out. */
 export function splz_resume(m: Machine, mycpu: CpuId, td: Thread): Flow {
   td.td_pri += TDPRI_CRIT;
   td.td_nest_count -= 1;

@@ -28,7 +28,7 @@ function ipi_call(m: Machine, mycpu: CpuId, msg: IpiMessage): Flow {
     .exhaustive();
 }
 
-/** A message to the current CPU is a direct call, which may recurse through lwkt_schedule. */
+/** Calls a message to the current CPU directly; the call may recurse through lwkt_schedule. */
 function ipi_call_self(m: Machine, mycpu: CpuId, msg: IpiMessage): Flow {
   m.ipiSelfDepth += 1;
   if (m.ipiSelfDepth > IPI_SELF_DEPTH_MAX) limit('ipi-self-recursion');

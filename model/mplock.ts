@@ -1,5 +1,5 @@
-// The MP lock (big giant lock) of sys/i386/i386/mplock.s rev 1.15, as the
-// scheduler sees it: `mp_lock` is the owning CPU or -1, and each thread's
+// The MP lock (big giant lock) of sys/i386/i386/mplock.s rev 1.15, from the
+// scheduler's side: `mp_lock` is the owning CPU or -1, and each thread's
 // td_mpcount is its recursion count. Only SMP kernels have it.
 // Seed lines cite DragonFly BSD sys/kern/lwkt_thread.c rev 1.71.
 import { MP_FREE_LOCK } from '../spec/constants.js';

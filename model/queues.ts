@@ -12,13 +12,13 @@ export function bsrl(mask: number): number {
   return 31 - Math.clz32(mask);
 }
 
-/** The unsigned 32-bit value of `1 << nq`. */
+/** Returns `1 << nq` as an unsigned 32-bit value. */
 export function queueBit(nq: number): number {
   return (1 << nq) >>> 0;
 }
 
 /**
- * The unsigned 32-bit value of `(2 << nq) - 1`: the queues at or below nq.
+ * Returns `(2 << nq) - 1` as an unsigned 32-bit value: the mask of the queues at or below nq.
  * At nq = 31 the shift gives 0, so the mask is 0xffffffff.
  */
 export function queuesUpTo(nq: number): number {
@@ -49,8 +49,8 @@ export function _lwkt_dequeue(m: Machine, td: Thread): void {
 }
 
 /**
- * NOTE: TAILQ_REMOVE of a thread that sits on another run queue than td_gd's
- * queue td_pri & TDPRI_MASK corrupts the C lists; the model unlinks it from the
+ * NOTE: TAILQ_REMOVE of a thread that is on another run queue than td_gd's
+ * queue td_pri & TDPRI_MASK corrupts the C lists. The model unlinks it from the
  * queue it is really on instead, and the structure invariants report the state.
  */
 function removeFromAnyRunq(m: Machine, id: ThreadId): void {

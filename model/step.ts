@@ -1,7 +1,7 @@
-// The step loop (spec/semantics.md 2.3): run the call or event on its CPU,
-// record the caller's frames when it is switched out or starts spinning, then
-// resume whichever thread the CPU runs until that thread is at a call boundary
-// or spinning.
+// The step loop (spec/semantics.md 2.3). It runs the call or event on its CPU
+// and records the caller's frames when it is switched out or starts spinning.
+// Then it resumes whichever thread the CPU runs, until that thread is at a call
+// boundary or spinning.
 import { match } from 'ts-pattern';
 import type { Completion, Frame, PanicInfo, Step, StepResult } from '../spec/schema.js';
 import {
@@ -54,7 +54,7 @@ function ret(value: Flow<Ret | Thread | void>): Flow<Ret> {
   return value.id;
 }
 
-/** The first tokref of the current thread for `tok`, head first. */
+/** Finds the first tokref for `tok` on the thread's td_toks, head first. */
 function heldTokref(m: Machine, td: Thread, tok: number): number | undefined {
   return td.td_toks.find((ref) => m.tokref(ref).tr_tok === tok);
 }

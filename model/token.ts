@@ -33,7 +33,7 @@ export function lwkt_gettoken(m: Machine, mycpu: CpuId, ref: Tokref): Flow {
 
   td.td_toks.unshift(ref.id);
 
-  // Owned by another CPU: request it and spin until lwkt_chktokens sees it here.
+  // Owned by another CPU: request it and spin until lwkt_chktokens finds it owned here.
   if (m.config.smp && tok.t_cpu !== mycpu) {
     crit_enter(m, mycpu);
     return gettoken_spin_test(m, mycpu, td, ref);
@@ -51,7 +51,7 @@ function gettoken_assert_owned(m: Machine, mycpu: CpuId, ref: Tokref): void {
   check(m, 'gettoken.not-owned', m.token(ref.tr_tok).t_cpu === mycpu);
 }
 
-/** The loop test of the gettoken spin; enters the spin stage while it holds. */
+/** Tests the gettoken spin loop, and enters the spin stage while the test fails. */
 function gettoken_spin_test(m: Machine, mycpu: CpuId, td: Thread, ref: Tokref): Flow {
   if (lwkt_chktokens(m, mycpu, td) === 0) return pushFrame(m, { fn: 'lwkt_gettoken', stage: 'spin', ref: ref.id });
   return gettoken_after_spin(m, mycpu, ref);

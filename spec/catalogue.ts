@@ -246,7 +246,7 @@ export const LIMITS: readonly ModelLimit[] = [
 // ---------------------------------------------------------------------------
 // Structural invariants, checked after every step by model/invariants.ts.
 //
-// A `structure` invariant says that the C data structures are consistent. Once
+// A `structure` invariant states that the C data structures are consistent. Once
 // one fails, the C code would be working on corrupted lists, so the model no
 // longer describes the source and a conformance run stops comparing.
 // An `intent` invariant says what the source plainly means to keep true. The

@@ -76,10 +76,10 @@ export const MAXCOMLEN = 16;
 /** Slots in each per-pair IPI FIFO. */
 export const MAXCPUFIFO = 16;
 
-/** lwkt_send_ipiq waits for the target to drain once the FIFO holds more than this. */
+/** lwkt_send_ipiq waits for the target to drain once the FIFO contains more than this many messages. */
 export const IPIQ_SEND_WAIT_FILL = MAXCPUFIFO / 2;
 
-/** lwkt_send_ipiq_nowait returns ENOENT once the FIFO holds this many (MAXCPUFIFO * 2 / 3 in lwkt_ipiq.c rev 1.10). */
+/** lwkt_send_ipiq_nowait returns ENOENT once the FIFO contains this many messages (MAXCPUFIFO * 2 / 3 in lwkt_ipiq.c rev 1.10). */
 export const IPIQ_NOWAIT_LIMIT = Math.floor((MAXCPUFIFO * 2) / 3);
 
 /** Non-zero return of lwkt_send_ipiq_nowait when the FIFO is too full. */

@@ -78,7 +78,7 @@ export class GuardedImplementation {
     return { ok: true, value: [...(value as number[])] };
   }
 
-  /** The implementation's abstract state, or null when it offers none. */
+  /** Returns the implementation's abstract state, or null when it offers none. */
   snapshot(): Outcome<AbstractState> | null {
     const snapshot = this.inner.snapshot;
     if (snapshot === undefined) return null;

@@ -83,7 +83,7 @@ function configOf(flags: CheckFlags, policy: ComparisonPolicy): Config {
   return config;
 }
 
-/** The misuse rate: 0.03 by default, and 0 (the only value allowed) under a profile without assertions. */
+/** Returns the misuse rate: 0.03 by default, and 0 (the only value allowed) under a profile without assertions. */
 function misuseRateOf(flags: CheckFlags, policy: ComparisonPolicy): number {
   const { profile } = policy;
   if (flags.misuseRate === undefined) return profile.assertions ? DEFAULT_MISUSE_RATE : 0;

@@ -74,9 +74,9 @@ function execRecord(session: ExecSession, stderr: { text: string; bytes: number 
 /**
  * Replays the counterexample once more from a fresh process and records the
  * program in every trace: its command and whether the counterexample failed
- * again. The trace keeps the standard error of that replay; when the replay
+ * again. The trace keeps the standard error of that replay. When the replay
  * did not fail, it keeps that of the first process that broke the protocol,
- * else that of the last process of the check.
+ * or else that of the last process of the check.
  */
 export function confirmExecCheck(session: ExecSession, result: CheckResult, policy: ComparisonPolicy): CheckResult {
   const cx = result.counterexample;

@@ -70,9 +70,9 @@ function mixedCommands(maxSteps: number, misuseRate: number, scope: GeneratorSco
 
 /**
  * Commands of one run, with misuse at `misuseRate` (0..1) on average. Most
- * misuse panics at once under INVARIANTS and ends its run, so up to a rate of
- * 0.5 half of the runs are legal only, which lets them reach deep states, and
- * the other half carry misuse at twice the rate. Shrinking prefers the
+ * misuse panics at once under INVARIANTS and ends its run. So, up to a rate of
+ * 0.5, half of the runs are legal only and reach deep states, and the other
+ * half carry misuse at twice the rate. Shrinking prefers the
  * legal-only half. Every step's call is inside `scope`.
  */
 export function stepCommands(

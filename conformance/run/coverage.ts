@@ -9,7 +9,7 @@ export interface CoverageReport {
   readonly runs: number;
   readonly steps: number;
   readonly misuseSteps: number;
-  /** How each run ended: panic, limit, structure, difference, model-error, or complete. */
+  /** Count of runs by their end: panic, limit, structure, difference, model-error, or complete. */
   readonly runEnds: Record<string, number>;
   /** Counters of the final model states, summed, and rare states reached. */
   readonly reached: {

@@ -28,7 +28,7 @@ export type RunEnd =
   | { readonly kind: 'model-error'; readonly stepIndex: number; readonly message: string };
 
 export interface RecordedStep extends TraceStepRecord {
-  /** Why the step is misuse, or null for a legal step. */
+  /** Reason the step is misuse, or null for a legal step. */
   readonly misuse: string | null;
 }
 

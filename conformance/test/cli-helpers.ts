@@ -31,7 +31,7 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   return file;
 }
 
-/** A minimal valid trace of one lwkt_switch step by the idle thread of cpu 0. */
+/** Builds a minimal valid trace of one step, by default lwkt_switch by the idle thread of cpu 0. */
 export function minimalTrace(step: Record<string, unknown> = { cpu: 0, call: 'lwkt_switch' }): Record<string, unknown> {
   return {
     schema: 'lwkt-trace/1',

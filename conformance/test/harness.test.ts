@@ -10,7 +10,7 @@ import { LockstepRun } from '../run/lockstep.js';
 
 const CONFIG: Config = { ncpus: 2, smp: true, invariants: true, untimelySwitch: false, panicOnCscount: false };
 
-/** The model, except that step number `n` (from 0) is replaced by `misbehave`. */
+/** Builds the model, except that step number `n` (from 0) is replaced by `misbehave`. */
 function modelWith(n: number, misbehave: () => unknown): SchedulerFactory {
   return (config) => {
     const model = createModel(config);

@@ -1,5 +1,5 @@
 // Protocol loop shared by the misbehaving test programs: it responds to hello,
-// reset and quit as spec/protocol.md asks and hands every other request to the
+// reset and quit as spec/protocol.md requires and hands every other request to the
 // program's handler, which is where each program misbehaves.
 import { createInterface } from 'node:readline';
 
